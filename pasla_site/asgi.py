@@ -1,0 +1,26 @@
+"""ASGI entry point: Django's handler with a larger body chunk.
+
+Django splits every streamed part into `chunk_size` pieces (64 KiB by
+default) and awaits a `send()` for each; with 1 MiB reads that is sixteen
+round trips through daphne per read. Matching the read size roughly doubled
+throughput when measured.
+"""
+
+import os
+
+import django
+from django.core.handlers.asgi import ASGIHandler
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pasla_site.settings")
+
+
+class LargeChunkASGIHandler(ASGIHandler):
+    chunk_size = 1 << 20
+
+
+def get_application() -> ASGIHandler:
+    django.setup(set_prefix=False)
+    return LargeChunkASGIHandler()
+
+
+application = get_application()

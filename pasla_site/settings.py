@@ -1,0 +1,120 @@
+"""Django settings for pasla, read from the environment with django-environ.
+
+Nothing secret is hard-coded: SECRET_KEY comes from the environment or from a
+0600 file generated once in the per-user data directory.
+"""
+
+from pathlib import Path
+
+import environ
+
+from shares.conf import limits_from_env
+from shares.datadir import data_dir, private_file, secret_key
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+env = environ.Env()
+if (BASE_DIR / ".env").is_file():
+    environ.Env.read_env(BASE_DIR / ".env")
+
+DATA_DIR = data_dir()
+SECRET_KEY = env.str("SECRET_KEY", default="") or secret_key(DATA_DIR)
+DEBUG = False
+# Shares are reached by IP address as often as by name and no absolute URL is
+# ever built from the Host header, so Host validation buys nothing here.
+ALLOWED_HOSTS = env.list("PASLA_ALLOWED_HOSTS", default=["*"])
+
+PASLA_LIMITS = limits_from_env()
+PASLA_ADMIN_PATH = env.str("PASLA_ADMIN_PATH", default="admin/").strip("/") + "/"
+PASLA_ADMIN_ALLOW = env.list("PASLA_ADMIN_ALLOW", default=[])
+PASLA_PUBLIC_HOST = env.str("PASLA_PUBLIC_HOST", default="")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "shares",
+]
+
+MIDDLEWARE = [
+    "shares.middleware.SecurityHeadersMiddleware",
+    "shares.middleware.MethodGateMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+]
+
+ROOT_URLCONF = "pasla_site.urls"
+ASGI_APPLICATION = "pasla_site.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+_sqlite_default = f"sqlite:///{DATA_DIR / 'pasla.sqlite3'}"
+DATABASES = {"default": env.db("DATABASE_URL", default=_sqlite_default)}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    private_file(Path(DATABASES["default"]["NAME"]))
+    DATABASES["default"]["OPTIONS"] = {
+        # WAL lets the server read while `pasla list`/`stop` write; IMMEDIATE
+        # transactions plus a busy timeout turn lock contention into waiting
+        # instead of "database is locked" errors.
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+    }
+
+CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://pasla")}
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = False
+USE_TZ = True
+
+STATIC_URL = "/" + PASLA_ADMIN_PATH + "static/"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Strict"
+CSRF_COOKIE_SAMESITE = "Strict"
+X_FRAME_OPTIONS = "DENY"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"redact": {"()": "shares.logs.RedactRequestPaths"}},
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {
+        "stderr": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["redact"],
+        }
+    },
+    "root": {"handlers": ["stderr"], "level": env.str("PASLA_LOG_LEVEL", default="INFO")},
+    "loggers": {
+        # Django logs every 4xx with the request path, which carries the
+        # token; our own access log line replaces it.
+        "django.request": {"level": "ERROR"},
+        "daphne": {"level": "WARNING"},
+    },
+}

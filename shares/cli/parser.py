@@ -1,0 +1,100 @@
+"""Argument grammar, kept apart from what the commands do.
+
+Usage errors exit 1 with one line (argparse's default is 2, which the
+reference reserves for a failed detach).
+"""
+
+import argparse
+import sys
+
+from shares import __version__
+
+SUBCOMMANDS = ("list", "stop")
+
+
+class CliError(Exception):
+    """Bad input from the operator: printed as one line, exit status 1."""
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message):
+        raise CliError(message)
+
+
+def share_parser() -> Parser:
+    p = Parser(
+        prog="manage.py pasla",
+        description="Share a file through a token URL that dies by time or by download count.",
+        epilog="Subcommands: 'pasla list', 'pasla stop ID', 'pasla stop --all'. "
+        "Tuning constants come from PASLA_* environment variables (see README).",
+    )
+    p.add_argument("file", help="file to share")
+    p.add_argument(
+        "duration",
+        nargs="?",
+        default="60",
+        help="link lifetime: minutes (default 60), or a number with s/m/h/d, e.g. 90s, 2h",
+    )
+    p.add_argument("max_downloads", nargs="?", default="0", help="downloads allowed (default 0 = unlimited)")
+    p.add_argument("-v", "--version", action="version", version=f"pasla {__version__}")
+    p.add_argument(
+        "-p",
+        "--port",
+        type=str,
+        default=None,
+        help="port to listen on (default: random 40000-50000; 0 = any free)",
+    )
+    family = p.add_mutually_exclusive_group()
+    family.add_argument("-4", "--ipv4", action="store_true", help="IPv4 only")
+    family.add_argument("-6", "--ipv6", action="store_true", help="IPv6 only")
+    p.add_argument("--single", action="store_true", help="same as max_downloads=1")
+    checksum = p.add_mutually_exclusive_group()
+    checksum.add_argument(
+        "--checksum",
+        dest="checksum",
+        action="store_true",
+        default=None,
+        help="compute SHA-256 whatever the size (default: files up to 1 GiB)",
+    )
+    checksum.add_argument("--no-checksum", dest="checksum", action="store_false", help="skip SHA-256")
+    p.add_argument("--json", action="store_true", help="print one JSON object on stdout, no banner")
+    p.add_argument("--dry-run", action="store_true", help="validate, print the URL, serve nothing")
+    return p
+
+
+def list_parser() -> Parser:
+    p = Parser(prog="manage.py pasla list", description="List live shares.")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    return p
+
+
+def stop_parser() -> Parser:
+    p = Parser(prog="manage.py pasla stop", description="Stop a share (unique id prefix) or all.")
+    p.add_argument("id", nargs="?", help="share id or unique prefix")
+    p.add_argument("--all", action="store_true", help="stop every live share")
+    return p
+
+
+def parse(argv: list[str]) -> tuple[str, argparse.Namespace]:
+    if argv and argv[0] in SUBCOMMANDS:
+        name = argv[0]
+        parser = {"list": list_parser, "stop": stop_parser}[name]()
+        opts = parser.parse_args(argv[1:])
+        if name == "stop" and bool(opts.id) == bool(opts.all):
+            raise CliError("stop needs either a share ID or --all")
+        return name, opts
+    return "share", share_parser().parse_args(argv)
+
+
+def parse_port(text: str | None) -> int | None:
+    if text is None:
+        return None
+    if not text.isascii() or not text.isdigit() or int(text) > 65535:
+        raise CliError(f"invalid port {text!r} (0-65535)")
+    return int(text)
+
+
+def fail(message: str) -> int:
+    sys.stderr.write(f"pasla: error: {message}\n")
+    sys.stderr.flush()
+    return 1

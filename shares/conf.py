@@ -1,0 +1,66 @@
+"""Tuning constants: environment-only, `PASLA_<NAME>`, as in the reference tool.
+
+Every limit has a floor and a ceiling so that a typo in the environment can
+not turn a defence off or make a table unbounded.
+"""
+
+import os
+from dataclasses import dataclass, fields
+
+
+class ConfigError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Limits:
+    socket_timeout: float = 30.0
+    header_read_timeout: float = 10.0
+    transfer_stall_timeout: float = 60.0
+    max_global_connections: int = 100
+    max_connections_per_ip: int = 20
+    max_requests_per_proxy_ip: int = 200
+    max_connections_per_proxy_ip: int = 100
+    rate_limit_window: float = 60.0
+    rate_limit_max_requests: int = 20
+    ban_threshold: int = 5
+    max_banned_ips: int = 10_000
+    max_tracked_ips: int = 50_000
+    chunk_size: int = 1 << 20
+    drain_timeout: float = 300.0
+
+
+# (minimum, maximum) for each field; values outside are a configuration error.
+BOUNDS = {
+    "socket_timeout": (1, 3600),
+    "header_read_timeout": (1, 600),
+    "transfer_stall_timeout": (1, 3600),
+    "max_global_connections": (1, 100_000),
+    "max_connections_per_ip": (1, 100_000),
+    "max_requests_per_proxy_ip": (1, 10_000_000),
+    "max_connections_per_proxy_ip": (1, 100_000),
+    "rate_limit_window": (1, 86_400),
+    "rate_limit_max_requests": (1, 1_000_000),
+    "ban_threshold": (1, 1000),
+    "max_banned_ips": (1, 10_000_000),
+    "max_tracked_ips": (1, 10_000_000),
+    "chunk_size": (4096, 16 << 20),
+    "drain_timeout": (0, 86_400),
+}
+
+
+def limits_from_env(environ=os.environ) -> Limits:
+    values = {}
+    for field in fields(Limits):
+        raw = environ.get(f"PASLA_{field.name.upper()}")
+        if raw is None or raw.strip() == "":
+            continue
+        try:
+            value = field.type(raw) if field.type is not int else int(raw, 10)
+        except ValueError:
+            raise ConfigError(f"PASLA_{field.name.upper()} must be a number, got {raw!r}") from None
+        low, high = BOUNDS[field.name]
+        if not low <= value <= high:
+            raise ConfigError(f"PASLA_{field.name.upper()} must be between {low} and {high}")
+        values[field.name] = value
+    return Limits(**values)

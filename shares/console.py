@@ -1,0 +1,114 @@
+"""What the operator sees: banner, --json object, live status line."""
+
+import json
+import sys
+from dataclasses import dataclass, field
+
+from rich.console import Console
+
+from shares import __version__
+
+
+@dataclass
+class ShareView:
+    """Everything the banner and --json describe, computed once at start."""
+
+    id: str
+    file: str
+    name: str
+    size: int
+    port: int
+    port_auto: bool
+    minutes: float
+    max_downloads: int
+    sha256: str
+    url_ipv4: str | None
+    url_ipv6: str | None
+    dry_run: bool = False
+    scheme: str = "http"
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def url(self) -> str | None:
+        return self.url_ipv4 or self.url_ipv6
+
+    def as_json(self) -> dict:
+        data = {
+            "id": self.id,
+            "version": __version__,
+            "url": self.url,
+            "url_ipv4": self.url_ipv4,
+            "url_ipv6": self.url_ipv6,
+            "file": self.file,
+            "name": self.name,
+            "size": self.size,
+            "port": self.port,
+            "file_sha256": self.sha256 or None,
+            "expires_seconds": round(self.minutes * 60),
+            "max_downloads": self.max_downloads,
+            "dry_run": self.dry_run,
+        }
+        data.update(self.extra)
+        return data
+
+
+def human_bytes(count: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if abs(count) < 1024 or unit == "TiB":
+            return f"{count:.1f} {unit}" if unit != "B" else f"{int(count)} B"
+        count /= 1024
+    return f"{count} B"
+
+
+def human_minutes(minutes: float) -> str:
+    if minutes < 1:
+        return f"{round(minutes * 60)} second(s)"
+    if minutes == int(minutes):
+        return f"{int(minutes)} minute(s)"
+    return f"{minutes:.2f} minute(s)"
+
+
+def human_duration(seconds: float) -> str:
+    seconds = max(0, int(seconds))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}h {minutes:02d}m {secs:02d}s"
+    return f"{minutes}m {secs:02d}s"
+
+
+def banner_lines(view: ShareView) -> list[tuple[str, str]]:
+    rows = [
+        ("ID", view.id),
+        ("File", view.name),
+        ("Size", human_bytes(view.size)),
+        ("Port", f"{view.port}{' (auto)' if view.port_auto else ''}"),
+        ("Expires", human_minutes(view.minutes)),
+        ("Cap", f"max {view.max_downloads}" if view.max_downloads else "unlimited"),
+        ("Range", "supported (resumable)"),
+        ("IPv6", "yes" if view.url_ipv6 else "no"),
+    ]
+    rows.extend(view.extra.get("banner_rows", []))
+    rows.append(("SHA-256", view.sha256 or "skipped"))
+    if view.dry_run:
+        rows.append(("Dry run", "nothing is served"))
+    return rows
+
+
+def print_banner(view: ShareView, console: Console | None = None) -> None:
+    console = console or Console(highlight=False)
+    rule = "─" * 42
+    console.print(rule, markup=False)
+    for label, value in banner_lines(view):
+        console.print(f"  {label:<12}: {value}", markup=False)
+    console.print(rule, markup=False)
+    for label, url in (("IPv4", view.url_ipv4), ("IPv6", view.url_ipv6)):
+        if url:
+            console.print(f"  {label} : ", end="", markup=False)
+            console.print(url, style=f"link {url}", markup=False, soft_wrap=True)
+    console.print(rule, markup=False)
+
+
+def print_json(data: dict) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False) + "\n")
+    sys.stdout.flush()

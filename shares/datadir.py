@@ -1,0 +1,55 @@
+"""Where pasla keeps its state on the operator's machine.
+
+Everything lives in one per-user directory (mode 0700) so that the SQLite
+database, the secret key and daemon logs are never readable by other users.
+"""
+
+import os
+import secrets
+from pathlib import Path
+
+
+def data_dir() -> Path:
+    explicit = os.environ.get("PASLA_DATA_DIR")
+    if explicit:
+        path = Path(explicit)
+    else:
+        base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+        path = Path(base) / "pasla"
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    # mkdir's mode is ignored for an existing directory and masked by umask:
+    # tighten it every time, it is cheap.
+    os.chmod(path, 0o700)
+    return path
+
+
+def private_file(path: Path) -> Path:
+    """Create `path` with mode 0600 if missing (never widens an existing file)."""
+    fd = os.open(path, os.O_CREAT | os.O_WRONLY | os.O_CLOEXEC, 0o600)
+    os.close(fd)
+    os.chmod(path, 0o600)
+    return path
+
+
+def secret_key(directory: Path) -> str:
+    """Django's SECRET_KEY: generated once, kept 0600 beside the database."""
+    path = directory / "secret_key"
+    try:
+        key = path.read_text().strip()
+        if key:
+            return key
+    except FileNotFoundError:
+        pass
+    key = secrets.token_urlsafe(50)
+    tmp = directory / f".secret_key.{os.getpid()}"
+    fd = os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY | os.O_CLOEXEC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key)
+    try:
+        # link() fails if another process won the race; then use theirs.
+        os.link(tmp, path)
+    except FileExistsError:
+        key = path.read_text().strip()
+    finally:
+        os.unlink(tmp)
+    return key

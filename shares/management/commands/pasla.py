@@ -1,0 +1,36 @@
+"""`python manage.py pasla ...`: share a file, list shares, stop them.
+
+The grammar is the standalone tool's (a positional FILE beside the
+`list`/`stop` words), which Django's subcommand parser cannot express, so
+this command parses its own argv.
+"""
+
+import sys
+
+from django.core.management.base import BaseCommand
+
+from shares.cli.parser import CliError, fail, parse, share_parser
+
+
+class Command(BaseCommand):
+    help = "Share a file through a token URL that dies by time or by download count."
+
+    def print_help(self, prog_name, subcommand):
+        share_parser().print_help()
+
+    def run_from_argv(self, argv):
+        sys.exit(main(argv[2:]))
+
+
+def main(argv: list[str]) -> int:
+    try:
+        name, opts = parse(argv)
+        if name == "share":
+            from shares.cli import share
+
+            return share.run(opts)
+        from shares.cli import manage
+
+        return manage.run(name, opts)
+    except CliError as exc:
+        return fail(str(exc))

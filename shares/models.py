@@ -1,0 +1,180 @@
+"""The domain: a Share, its download history, and the identities it bans."""
+
+import secrets
+from datetime import timedelta
+
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+
+
+class ShareQuerySet(models.QuerySet):
+    def live(self):
+        return self.filter(state=Share.State.LIVE, expires_at__gt=timezone.now())
+
+    def expire_due(self) -> int:
+        """Mark live shares whose time is over as expired; returns how many."""
+        now = timezone.now()
+        return self.filter(state=Share.State.LIVE, expires_at__lte=now).update(
+            state=Share.State.EXPIRED, ended_at=now
+        )
+
+
+class Share(models.Model):
+    class State(models.TextChoices):
+        LIVE = "live"
+        EXPIRED = "expired"
+        EXHAUSTED = "exhausted"
+        REVOKED = "revoked"
+
+    class Kind(models.TextChoices):
+        FILE = "file"
+        DIRECTORY = "directory"
+
+    id = models.CharField(primary_key=True, max_length=16, editable=False)
+    token_digest = models.CharField(max_length=64, unique=True, editable=False)
+    name = models.CharField(max_length=255)
+    path = models.TextField(help_text="Absolute path on the operator's machine.")
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.FILE)
+    archive_format = models.CharField(max_length=8, blank=True)
+    # The served file's identity, pinned at creation and re-checked on every
+    # request: a replaced, truncated or grown file is never served.
+    size = models.BigIntegerField()
+    device = models.BigIntegerField(default=0)
+    inode = models.BigIntegerField(default=0)
+    mtime_ns = models.BigIntegerField(default=0)
+    sha256 = models.CharField(max_length=64, blank=True)
+    manifest = models.JSONField(default=list, blank=True)
+
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(db_index=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.LIVE, db_index=True)
+    max_downloads = models.PositiveIntegerField(default=0, help_text="0 means unlimited.")
+    slots_used = models.PositiveIntegerField(default=0)
+    bytes_served = models.BigIntegerField(default=0)
+
+    # Who serves it: the foreground/detached process, or a shared server.
+    pid = models.IntegerField(null=True, blank=True)
+    hostname = models.CharField(max_length=255, blank=True)
+    port = models.PositiveIntegerField(null=True, blank=True)
+    scheme = models.CharField(max_length=5, default="http")
+    cert_fingerprint = models.CharField(max_length=200, blank=True)
+    options = models.JSONField(default=dict, blank=True)
+
+    objects = ShareQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.id} {self.name}"
+
+    @staticmethod
+    def new_id() -> str:
+        return secrets.token_hex(3)
+
+    # --- the domain's questions -------------------------------------------
+
+    @property
+    def is_live(self) -> bool:
+        return self.state == self.State.LIVE and timezone.now() < self.expires_at
+
+    @property
+    def is_capped(self) -> bool:
+        return self.max_downloads > 0
+
+    @property
+    def slots_left(self) -> int | None:
+        if not self.is_capped:
+            return None
+        return max(0, self.max_downloads - self.slots_used)
+
+    @property
+    def time_left(self) -> timedelta:
+        return max(self.expires_at - timezone.now(), timedelta(0))
+
+    @property
+    def effective_state(self) -> str:
+        """The state a person would name now, even before the watchdog runs."""
+        if self.state == self.State.LIVE and timezone.now() >= self.expires_at:
+            return self.State.EXPIRED
+        return self.state
+
+    # --- the domain's actions ---------------------------------------------
+
+    def claim_slot(self) -> bool:
+        """Take one download slot with a single conditional UPDATE.
+
+        The WHERE clause carries the whole rule (live, in time, under the
+        cap), so concurrent claimers on any worker can never over-serve.
+        """
+        now = timezone.now()
+        claimed = (
+            Share.objects.filter(pk=self.pk, state=self.State.LIVE, expires_at__gt=now)
+            .filter(Q(max_downloads=0) | Q(slots_used__lt=F("max_downloads")))
+            .update(slots_used=F("slots_used") + 1)
+        )
+        if claimed:
+            self.slots_used += 1
+        return bool(claimed)
+
+    def end(self, state: str) -> bool:
+        """Move a live share to an end state; False if it had already ended."""
+        now = timezone.now()
+        changed = Share.objects.filter(pk=self.pk, state=self.State.LIVE).update(state=state, ended_at=now)
+        if changed:
+            self.state, self.ended_at = state, now
+        return bool(changed)
+
+    def add_bytes(self, count: int) -> None:
+        if count:
+            Share.objects.filter(pk=self.pk).update(bytes_served=F("bytes_served") + count)
+
+
+class Download(models.Model):
+    class Outcome(models.TextChoices):
+        IN_PROGRESS = "in_progress"
+        COMPLETE = "complete"
+        ABORTED = "aborted"
+        FAILED = "failed"
+        INTERRUPTED = "interrupted"
+
+    share = models.ForeignKey(Share, on_delete=models.CASCADE, related_name="downloads")
+    started_at = models.DateTimeField(default=timezone.now, db_index=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    client_ip = models.GenericIPAddressField()
+    user_agent = models.CharField(max_length=200, blank=True)
+    status = models.PositiveSmallIntegerField()
+    range_start = models.BigIntegerField()
+    range_end = models.BigIntegerField(help_text="Inclusive; -1 for an empty body.")
+    bytes_sent = models.BigIntegerField(default=0)
+    outcome = models.CharField(
+        max_length=16, choices=Outcome.choices, default=Outcome.IN_PROGRESS, db_index=True
+    )
+    pid = models.IntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        return f"{self.share_id} {self.client_ip} {self.outcome}"
+
+    @property
+    def planned_bytes(self) -> int:
+        return self.range_end - self.range_start + 1
+
+
+class Ban(models.Model):
+    share = models.ForeignKey(Share, on_delete=models.CASCADE, related_name="bans", null=True, blank=True)
+    ip = models.GenericIPAddressField()
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    reason = models.CharField(max_length=100, default="wrong token guesses")
+    strikes = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [models.UniqueConstraint(fields=["share", "ip"], name="one_ban_per_share_ip")]
+
+    def __str__(self) -> str:
+        return f"{self.ip} ({self.share_id or 'all shares'})"

@@ -1,0 +1,1 @@
+"""Everything daphne- and Twisted-specific lives in this package."""

@@ -1,0 +1,143 @@
+"""Run daphne for one share until it ends, then drain and exit.
+
+The database is the control plane: a watchdog asks it twice a second whether
+the share has expired, been used up or been revoked (by `pasla stop` or the
+admin), so no side channel is needed.
+"""
+
+import asyncio
+import logging
+import signal
+import time
+
+from shares import services
+
+log = logging.getLogger("pasla")
+
+WATCH_INTERVAL = 0.5
+DRAIN_POLL = 0.2
+
+
+class ShareRunner:
+    def __init__(self, share_id: str, listeners, limits, *, on_ready=None, on_tick=None, on_end=None):
+        self.share_id = share_id
+        self.listeners = listeners
+        self.limits = limits
+        self.on_ready = on_ready
+        self.on_tick = on_tick
+        self.on_end = on_end
+        self.ending = False
+        self.end_reason = None
+        self._drain_deadline = 0.0
+        self._checking = False
+        self._stopping = False
+
+    def run(self) -> int:
+        # Imported here: importing daphne installs the asyncio reactor.
+        from shares.server.daphne_server import PaslaServer  # noqa: I001  (reactor first)
+        from twisted.internet import reactor, task
+
+        from pasla_site.asgi import application
+        from shares.live import board
+
+        self.reactor = reactor
+        self.board = board
+        self.server = PaslaServer(
+            application,
+            self.listeners,
+            stall_timeout=self.limits.transfer_stall_timeout,
+            ready_callable=self._ready,
+        )
+        self._watch = task.LoopingCall(self._check)
+        self._tick = task.LoopingCall(self._on_tick) if self.on_tick else None
+        self.server.run()
+        return 0
+
+    # --- lifecycle ----------------------------------------------------------
+
+    def _ready(self):
+        loop = asyncio.get_event_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, self._on_signal, signum)
+        self._watch.start(WATCH_INTERVAL, now=False)
+        if self._tick is not None:
+            self._tick.start(1.0, now=False)
+        if self.on_ready:
+            self.on_ready(self.server)
+
+    def _on_tick(self):
+        try:
+            self.on_tick(self)
+        except Exception:  # a display glitch must never stop the server
+            log.exception("status display failed")
+
+    def _on_signal(self, signum):
+        if self.ending:
+            log.warning("second signal: stopping now")
+            self._stop_reactor()
+            return
+        name = signal.Signals(signum).name
+        log.info("received %s: stopping the share", name)
+        future = asyncio.get_event_loop().run_in_executor(None, _revoke, self.share_id)
+        future.add_done_callback(lambda _: self._begin_end("stopped"))
+
+    def _check(self):
+        if self._checking or self.ending:
+            return
+        self._checking = True
+        future = asyncio.get_event_loop().run_in_executor(None, services.settle, self.share_id)
+        future.add_done_callback(self._checked)
+
+    def _checked(self, future):
+        self._checking = False
+        try:
+            state = future.result()
+        except Exception:
+            log.exception("watchdog could not read the share")
+            return
+        if state is not None:
+            self._begin_end(state)
+
+    def _begin_end(self, reason):
+        if self.ending:
+            return
+        self.ending = True
+        self.end_reason = reason
+        if self._watch.running:
+            self._watch.stop()
+        self.server.stop_listening()
+        self._drain_deadline = time.monotonic() + self.limits.drain_timeout
+        active = self.board.active_total()
+        if active:
+            log.info("share ended (%s): letting %d download(s) finish", reason, active)
+        self._drain()
+
+    def _drain(self):
+        if self.board.active_total() == 0:
+            self._stop_reactor()
+        elif time.monotonic() >= self._drain_deadline:
+            log.warning("drain timeout: cutting %d download(s)", self.board.active_total())
+            self._stop_reactor()
+        else:
+            self.reactor.callLater(DRAIN_POLL, self._drain)
+
+    def _stop_reactor(self):
+        if self._stopping:
+            return
+        self._stopping = True
+        if self._tick is not None and self._tick.running:
+            self._tick.stop()
+        if self.on_end:
+            try:
+                self.on_end(self)
+            except Exception:
+                log.exception("end hook failed")
+        self.reactor.stop()
+
+
+def _revoke(share_id):
+    from shares.models import Share
+
+    share = Share.objects.filter(pk=share_id).first()
+    if share is not None:
+        services.revoke(share)

@@ -1,0 +1,206 @@
+"""Operations on shares, shared by the CLI, the views and the admin."""
+
+import fcntl
+import logging
+import os
+import socket
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+
+from shares import payloads, ranges, tokens
+from shares.models import Download, Share
+
+log = logging.getLogger("pasla")
+
+
+def ensure_database() -> None:
+    """Create or upgrade the schema on first use, so no separate step is needed.
+
+    A file lock keeps two `pasla` processes started at once from both
+    migrating a fresh database.
+    """
+    from django.core.management import call_command
+    from django.db.migrations.executor import MigrationExecutor
+
+    lock_path = settings.DATA_DIR / "migrate.lock"
+    with open(lock_path, "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            executor = MigrationExecutor(connection)
+            targets = executor.loader.graph.leaf_nodes()
+            if executor.migration_plan(targets):
+                call_command("migrate", verbosity=0, interactive=False)
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+@dataclass
+class NewShare:
+    share: Share
+    token: str
+
+
+def create_share(
+    *,
+    path: str,
+    name: str,
+    identity: payloads.Identity,
+    minutes: float,
+    max_downloads: int,
+    sha256: str = "",
+    port: int | None = None,
+    scheme: str = "http",
+    options: dict | None = None,
+    kind: str = Share.Kind.FILE,
+    archive_format: str = "",
+    manifest: list | None = None,
+) -> NewShare:
+    token = tokens.mint()
+    now = timezone.now()
+    for _ in range(20):
+        share = Share(
+            id=Share.new_id(),
+            token_digest=tokens.digest(token),
+            name=name,
+            path=path,
+            kind=kind,
+            archive_format=archive_format,
+            size=identity.size,
+            device=identity.device,
+            inode=identity.inode,
+            mtime_ns=identity.mtime_ns,
+            sha256=sha256,
+            manifest=manifest or [],
+            created_at=now,
+            expires_at=now + timedelta(minutes=minutes),
+            max_downloads=max_downloads,
+            pid=os.getpid(),
+            hostname=socket.gethostname(),
+            port=port,
+            scheme=scheme,
+            options=options or {},
+        )
+        try:
+            with transaction.atomic():
+                share.save(force_insert=True)
+        except IntegrityError:
+            continue  # an id collision among live shares: draw another
+        return NewShare(share, token)
+    raise RuntimeError("could not allocate a share id")
+
+
+def pinned_identity(share: Share) -> payloads.Identity:
+    return payloads.Identity(share.device, share.inode, share.size, share.mtime_ns)
+
+
+def find_share(token: str, name: str, scope: set[str] | None) -> Share | None:
+    """The share a URL names, or None: unknown token, wrong name, out of scope."""
+    if not tokens.looks_like_token(token):
+        return None
+    share = Share.objects.filter(token_digest=tokens.digest(token)).first()
+    if share is None or not tokens.matches(token, share.token_digest):
+        return None
+    if scope is not None and share.id not in scope:
+        return None
+    if name != share.name:
+        return None
+    return share
+
+
+@dataclass
+class Outcome:
+    """What the download view should answer."""
+
+    status: int
+    share: Share | None = None
+    selection: ranges.Selection | None = None
+    fd: int | None = None
+    download_id: int | None = None
+    reason: str = ""
+
+
+def prepare_download(
+    share: Share, *, method: str, range_header, if_range, client_ip: str, user_agent: str
+) -> Outcome:
+    """Everything that needs the database before the first byte, in one thread hop."""
+    if not share.is_live:
+        return Outcome(410, share, reason=share.effective_state)
+    identity = pinned_identity(share)
+    etag = identity.etag(share.id)
+    last_modified = http_date_of(share.mtime_ns)
+    try:
+        fd = payloads.open_verified(share.path, identity)
+    except (payloads.PayloadChanged, OSError) as exc:
+        log.error("share %s: refusing to serve, %s", share.id, exc)
+        return Outcome(500, share, reason="changed")
+    selection = ranges.FULL
+    if method == "GET":
+        selection = ranges.select(range_header, if_range, share.size, etag, last_modified)
+    if isinstance(selection, ranges.Unsatisfiable) or method == "HEAD":
+        os.close(fd)
+        return Outcome(416 if method == "GET" else 200, share, selection)
+    if not share.claim_slot():
+        os.close(fd)
+        share.refresh_from_db()
+        return Outcome(410, share, reason=share.effective_state if not share.is_live else "exhausted")
+    if isinstance(selection, ranges.Partial):
+        start, end, status = selection.start, selection.end, 206
+    else:
+        start, end, status = 0, share.size - 1, 200
+    row = Download.objects.create(
+        share=share,
+        client_ip=client_ip,
+        user_agent=user_agent[:200],
+        status=status,
+        range_start=start,
+        range_end=end,
+        pid=os.getpid(),
+    )
+    return Outcome(status, share, selection, fd=fd, download_id=row.pk)
+
+
+def finish_download(download_id: int, share_id: str, sent: int, outcome: str) -> None:
+    try:
+        Download.objects.filter(pk=download_id).update(
+            bytes_sent=sent, outcome=outcome, finished_at=timezone.now()
+        )
+        Share(pk=share_id).add_bytes(sent)
+    finally:
+        # Runs on an executor thread: give the connection back promptly.
+        connection.close_if_unusable_or_obsolete()
+
+
+def http_date_of(mtime_ns: int) -> str:
+    from django.utils.http import http_date
+
+    return http_date(mtime_ns // 1_000_000_000)
+
+
+def share_has_transfers(share: Share) -> bool:
+    return share.downloads.filter(outcome=Download.Outcome.IN_PROGRESS).exists()
+
+
+def settle(share_id: str) -> str | None:
+    """The watchdog's question: has this share ended? Returns its end state.
+
+    Time runs out by the clock; a capped share is exhausted once every slot
+    is taken and no download is still running.
+    """
+    Share.objects.expire_due()
+    share = Share.objects.filter(pk=share_id).first()
+    if share is None:
+        return Share.State.REVOKED
+    if share.state != Share.State.LIVE:
+        return share.state
+    if share.is_capped and share.slots_used >= share.max_downloads and not share_has_transfers(share):
+        share.end(Share.State.EXHAUSTED)
+        return Share.State.EXHAUSTED
+    return None
+
+
+def revoke(share: Share) -> bool:
+    return share.end(Share.State.REVOKED)

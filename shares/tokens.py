@@ -1,0 +1,36 @@
+"""Share tokens: minted once, shown once, stored only as a digest.
+
+The database is searched by digest, so the time a lookup takes depends on
+the digest of what the client sent, not on how much of the real token it
+guessed. The final equality check is constant-time as well.
+"""
+
+import hashlib
+import hmac
+import re
+import secrets
+
+TOKEN_BYTES = 16  # 128 bits, as the reference tool
+# What a minted token looks like (urlsafe base64 of 16 bytes, no padding).
+TOKEN_SHAPE = re.compile(r"^[A-Za-z0-9_-]{22}$")
+
+
+def mint() -> str:
+    return secrets.token_urlsafe(TOKEN_BYTES)
+
+
+def digest(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def matches(token: str, stored_digest: str) -> bool:
+    return hmac.compare_digest(digest(token), stored_digest)
+
+
+def looks_like_token(candidate: str) -> bool:
+    return bool(TOKEN_SHAPE.match(candidate))
+
+
+def fingerprint(text: str) -> str:
+    """A short, non-reversible tag for logging something secret-bearing."""
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:12]

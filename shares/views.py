@@ -1,0 +1,108 @@
+"""The recipient's side: GET/HEAD of /<token>/<name>."""
+
+import mimetypes
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.http import HttpResponse, StreamingHttpResponse
+from django.utils.http import content_disposition_header
+
+from shares import ranges, responses, runtime, services
+from shares.streaming import file_chunks
+
+
+def db(fn):
+    """Run ORM work on the executor; one hop per request keeps latency low."""
+    return sync_to_async(fn, thread_sensitive=False)
+
+
+def representation_headers(share) -> dict[str, str]:
+    identity = services.pinned_identity(share)
+    content_type, _ = mimetypes.guess_type(share.name, strict=False)
+    headers = {
+        "Content-Type": content_type or "application/octet-stream",
+        "Content-Disposition": content_disposition_header(True, share.name),
+        "Accept-Ranges": "bytes",
+        "ETag": identity.etag(share.id),
+        "Last-Modified": services.http_date_of(share.mtime_ns),
+        "Cache-Control": "no-store",
+        # A shared .html or .svg must never run in our origin.
+        "Content-Security-Policy": "default-src 'none'; sandbox",
+    }
+    if share.sha256:
+        headers["Repr-Digest"] = "sha-256=:" + _b64(share.sha256) + ":"
+    return headers
+
+
+def _b64(hex_digest: str) -> str:
+    import base64
+
+    return base64.b64encode(bytes.fromhex(hex_digest)).decode("ascii")
+
+
+async def download(request, token: str, name: str):
+    share = await db(services.find_share)(token, name, runtime.scope)
+    if share is None:
+        return responses.error(request, 404)
+    outcome = await db(services.prepare_download)(
+        share,
+        method=request.method,
+        range_header=request.headers.get("Range"),
+        if_range=request.headers.get("If-Range"),
+        client_ip=request.client_ip,
+        user_agent=request.headers.get("User-Agent", ""),
+    )
+    if outcome.status == 410:
+        return responses.gone(request, outcome.reason)
+    if outcome.status == 500:
+        return responses.error(request, 500)
+    headers = representation_headers(share)
+    if outcome.status == 416:
+        headers = {"Content-Range": outcome.selection.content_range(share.size)}
+        return responses.error(request, 416, headers=headers)
+
+    selection = outcome.selection
+    if isinstance(selection, ranges.Partial):
+        start, length = selection.start, selection.length
+        headers["Content-Range"] = selection.content_range(share.size)
+    else:
+        start, length = 0, share.size
+        if share.sha256:
+            headers["Digest"] = "sha-256=" + _b64(share.sha256)
+    headers["Content-Length"] = str(length)
+
+    if request.method == "HEAD":
+        response = HttpResponse(status=200)
+    else:
+        response = StreamingHttpResponse(
+            file_chunks(
+                fd=outcome.fd,
+                start=start,
+                length=length,
+                chunk_size=settings.PASLA_LIMITS.chunk_size,
+                pinned=services.pinned_identity(share),
+                share_id=share.id,
+                download_id=outcome.download_id,
+                client_ip=request.client_ip,
+            ),
+            status=outcome.status,
+        )
+    for key, value in headers.items():
+        response[key] = value
+    return response
+
+
+def bad_request(request, exception=None):
+    return responses.error(request, 400)
+
+
+def forbidden(request, exception=None):
+    return responses.error(request, 403)
+
+
+def not_found(request, exception=None):
+    return responses.error(request, 404)
+
+
+def server_error(request):
+    return responses.error(request, 500)
