@@ -1,0 +1,196 @@
+"""Shared fixtures: real `manage.py pasla` processes on real sockets.
+
+Every server runs in its own process with its own data directory (and so
+its own SQLite database), on a port the OS picks, advertising 127.0.0.1.
+"""
+
+import http.client
+import json
+import os
+import select
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+import urllib.parse
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+MANAGE = str(ROOT / "manage.py")
+
+
+def base_env(data_dir: Path, extra: dict | None = None) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PASLA_")}
+    env.pop("DATABASE_URL", None)
+    env.pop("CACHE_URL", None)
+    env.update(
+        {
+            "PASLA_DATA_DIR": str(data_dir),
+            "PASLA_PUBLIC_HOST": "127.0.0.1",
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
+    env.update(extra or {})
+    return env
+
+
+def run_pasla(args, data_dir: Path, env: dict | None = None, timeout: float = 60, stdin=None):
+    """Run `manage.py pasla ARGS` to completion; returns CompletedProcess (text)."""
+    return subprocess.run(
+        [PYTHON, MANAGE, "pasla", *map(str, args)],
+        cwd=ROOT,
+        env=base_env(data_dir, env),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL if stdin is None else stdin,
+    )
+
+
+@dataclass
+class Served:
+    proc: subprocess.Popen
+    info: dict
+    data_dir: Path
+    stderr_path: Path
+    extra_stdout: list = field(default_factory=list)
+
+    @property
+    def port(self) -> int:
+        return self.info["port"]
+
+    @property
+    def url(self) -> str:
+        return self.info["url_ipv4"]
+
+    @property
+    def path(self) -> str:
+        return urllib.parse.urlsplit(self.url).path
+
+    @property
+    def token(self) -> str:
+        return self.path.split("/")[1]
+
+    def connection(self, timeout: float = 30) -> http.client.HTTPConnection:
+        return http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+
+    def request(self, method="GET", path=None, headers=None, body=None):
+        """One request on a fresh connection; returns (response, body bytes)."""
+        conn = self.connection()
+        try:
+            conn.request(method, path or self.path, body=body, headers=headers or {})
+            resp = conn.getresponse()
+            data = resp.read()
+            return resp, data
+        finally:
+            conn.close()
+
+    def db(self) -> sqlite3.Connection:
+        return sqlite3.connect(f"file:{self.data_dir / 'pasla.sqlite3'}?mode=ro", uri=True, timeout=10)
+
+    def query(self, sql: str, *params):
+        with self.db() as conn:
+            return conn.execute(sql, params).fetchall()
+
+    def share_row(self) -> dict:
+        with self.db() as conn:
+            conn.row_factory = sqlite3.Row
+            return dict(conn.execute("select * from shares_share where id = ?", (self.info["id"],)).fetchone())
+
+    def downloads(self) -> list[dict]:
+        with self.db() as conn:
+            conn.row_factory = sqlite3.Row
+            rows = conn.execute(
+                "select * from shares_download where share_id = ? order by id", (self.info["id"],)
+            ).fetchall()
+            return [dict(r) for r in rows]
+
+    def wait_until(self, predicate, timeout: float = 10, interval: float = 0.05):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            value = predicate()
+            if value:
+                return value
+            time.sleep(interval)
+        raise AssertionError(f"condition not met within {timeout}s")
+
+    def wait(self, timeout: float = 15) -> int:
+        return self.proc.wait(timeout=timeout)
+
+    def stderr(self) -> str:
+        return self.stderr_path.read_text(errors="replace")
+
+    def stdout_rest(self) -> str:
+        return "".join(self.extra_stdout) + (self.proc.stdout.read() if self.proc.poll() is not None else "")
+
+    def signal(self, signum=signal.SIGTERM):
+        self.proc.send_signal(signum)
+
+
+def start_pasla(args, data_dir: Path, log_dir: Path, env=None, timeout: float = 30) -> Served:
+    """Start a foreground server with --json and wait for its one JSON line."""
+    args = [str(a) for a in args]
+    if "--json" not in args:
+        args.append("--json")
+    if "-p" not in args and "--port" not in args:
+        args += ["-p", "0"]
+    stderr_path = log_dir / f"pasla-{time.monotonic_ns()}.err"
+    proc = subprocess.Popen(
+        [PYTHON, MANAGE, "pasla", *args],
+        cwd=ROOT,
+        env=base_env(data_dir, env),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=open(stderr_path, "w"),  # noqa: SIM115
+        text=True,
+    )
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([proc.stdout], [], [], 0.1)
+        if ready:
+            line = proc.stdout.readline()
+            if line:
+                return Served(proc, json.loads(line), data_dir, stderr_path)
+        if proc.poll() is not None:
+            raise AssertionError(f"pasla exited {proc.returncode}: {stderr_path.read_text()}")
+    proc.kill()
+    raise AssertionError(f"pasla did not start: {stderr_path.read_text()}")
+
+
+@pytest.fixture
+def data_dir(tmp_path) -> Path:
+    path = tmp_path / "data"
+    path.mkdir(mode=0o700)
+    return path
+
+
+@pytest.fixture
+def pasla(tmp_path, data_dir):
+    """Factory: pasla(FILE, *args, env=None) -> Served; all stopped at teardown."""
+    started: list[Served] = []
+
+    def start(*args, env=None, data=None, timeout=30):
+        served = start_pasla(args, data or data_dir, tmp_path, env=env, timeout=timeout)
+        started.append(served)
+        return served
+
+    yield start
+    for served in started:
+        if served.proc.poll() is None:
+            served.proc.kill()
+            served.proc.wait(timeout=10)
+        if served.proc.stdout:
+            served.proc.stdout.close()
+
+
+@pytest.fixture
+def sample(tmp_path) -> Path:
+    """A 3 MiB file of random bytes (not a multiple of the 1 MiB chunk)."""
+    path = tmp_path / "sample.bin"
+    path.write_bytes(os.urandom(3 * (1 << 20) + 12345))
+    return path
