@@ -100,7 +100,9 @@ class Served:
     def share_row(self) -> dict:
         with self.db() as conn:
             conn.row_factory = sqlite3.Row
-            return dict(conn.execute("select * from shares_share where id = ?", (self.info["id"],)).fetchone())
+            return dict(
+                conn.execute("select * from shares_share where id = ?", (self.info["id"],)).fetchone()
+            )
 
     def downloads(self) -> list[dict]:
         with self.db() as conn:

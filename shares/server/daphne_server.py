@@ -119,7 +119,7 @@ class PaslaHTTPFactory(HTTPFactory):
 class PaslaServer(Server):
     """daphne's Server listening on sockets we bound, with backpressure."""
 
-    def __init__(self, application, listeners, *, stall_timeout: float, **kwargs):
+    def __init__(self, application, listeners, *, stall_timeout: float, wrappers=(), **kwargs):
         kwargs.setdefault("server_name", "")  # no Server header at all
         kwargs.setdefault("signal_handlers", False)
         # daphne insists on endpoints; ours are adopted sockets instead.
@@ -128,9 +128,14 @@ class PaslaServer(Server):
         self.ports = []
         self.stall_timeout = stall_timeout
         self.factory = None
+        # Each wrapper takes a Twisted factory and returns the one to listen
+        # with, innermost first: e.g. TLS around HTTP, then connection guards
+        # around TLS so they act before any handshake work.
+        self.wrappers = list(wrappers)
 
     def wrap_factory(self, factory):
-        """Hook for transport guards and TLS: returns the factory to listen with."""
+        for wrap in self.wrappers:
+            factory = wrap(factory)
         return factory
 
     def run(self):

@@ -19,7 +19,10 @@ DRAIN_POLL = 0.2
 
 
 class ShareRunner:
-    def __init__(self, share_id: str, listeners, limits, *, on_ready=None, on_tick=None, on_end=None):
+    def __init__(
+        self, share_id: str, listeners, limits, *, on_ready=None, on_tick=None, on_end=None, wrappers=()
+    ):
+        self.wrappers = list(wrappers)
         self.share_id = share_id
         self.listeners = listeners
         self.limits = limits
@@ -47,6 +50,7 @@ class ShareRunner:
             self.listeners,
             stall_timeout=self.limits.transfer_stall_timeout,
             ready_callable=self._ready,
+            wrappers=self.wrappers,
         )
         self._watch = task.LoopingCall(self._check)
         self._tick = task.LoopingCall(self._on_tick) if self.on_tick else None
