@@ -67,8 +67,17 @@ def pin_file(path: str | os.PathLike) -> tuple[Path, Identity]:
     except (OSError, RuntimeError) as exc:
         raise PayloadError(f"cannot read {given}: {exc.strerror or exc}") from None
     validate_name(resolved.name)
+    # Look before opening: open() on a FIFO would block until a writer came.
     try:
-        fd = os.open(resolved, os.O_RDONLY | os.O_CLOEXEC | O_NOFOLLOW)
+        st = os.stat(resolved)
+    except OSError as exc:
+        raise PayloadError(f"cannot read {given}: {exc.strerror}") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise PayloadError(f"{given} is a directory")
+    if not stat.S_ISREG(st.st_mode):
+        raise PayloadError(f"{given} is not a regular file")
+    try:
+        fd = os.open(resolved, os.O_RDONLY | os.O_CLOEXEC | O_NOFOLLOW | os.O_NONBLOCK)
     except PermissionError:
         raise PayloadError(f"permission denied: {given}") from None
     except OSError as exc:
@@ -92,7 +101,8 @@ def pin_file(path: str | os.PathLike) -> tuple[Path, Identity]:
 def open_verified(path: str, pinned: Identity) -> int:
     """Open the pinned file for reading; raises PayloadChanged on any drift."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | O_NOFOLLOW)
+        # O_NONBLOCK: a FIFO swapped in must not hang the executor thread.
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | O_NOFOLLOW | os.O_NONBLOCK)
     except OSError as exc:
         raise PayloadChanged(f"cannot open: {exc.strerror}") from None
     try:
