@@ -97,7 +97,7 @@ def test_range_requests(served, sample, header, status, span):
 @pytest.mark.parametrize("header", ["bytes={size}-", "bytes={size}-{size}", "bytes=-0"])
 def test_unsatisfiable_ranges_get_416(served, sample, header):
     size = sample.stat().st_size
-    resp, body = served.request(headers={"Range": header.format(size=size)})
+    resp, _body = served.request(headers={"Range": header.format(size=size)})
     assert resp.status == 416
     assert resp.getheader("Content-Range") == f"bytes */{size}"
     assert served.share_row()["slots_used"] == 0
@@ -135,7 +135,7 @@ def test_wrong_paths_are_404_without_leaking(served, path):
 
 @pytest.mark.parametrize("method", ["POST", "PUT", "DELETE", "PATCH", "OPTIONS"])
 def test_other_methods_are_405(served, method):
-    resp, body = served.request(method, body=b"x" if method in ("POST", "PUT", "PATCH") else None)
+    resp, _body = served.request(method, body=b"x" if method in ("POST", "PUT", "PATCH") else None)
     assert resp.status == 405
     assert resp.getheader("Allow") == "GET, HEAD"
 
