@@ -38,8 +38,16 @@ INSTALLED_APPS = [
     "shares",
 ]
 
+# Order is the order of the gates: log everything, decide who is asking,
+# then allowlist -> ban -> rate limit, and only then the method check (so
+# other methods are rate limited before they get their 405).
 MIDDLEWARE = [
+    "shares.middleware.AccessLogMiddleware",
     "shares.middleware.SecurityHeadersMiddleware",
+    "shares.middleware.ClientIdentityMiddleware",
+    "shares.middleware.AllowlistMiddleware",
+    "shares.middleware.BanMiddleware",
+    "shares.middleware.RateLimitMiddleware",
     "shares.middleware.MethodGateMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -79,6 +87,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
 
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://pasla")}
+if CACHES["default"]["BACKEND"].endswith("locmem.LocMemCache"):
+    # Rate windows and strikes are the keys here: about three per client
+    # (two rate windows and a strike count), plus a remembered ban answer.
+    # Past the bound the least recently used keys are culled.
+    CACHES["default"].setdefault("OPTIONS", {})["MAX_ENTRIES"] = PASLA_LIMITS.max_tracked_ips * 4
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

@@ -4,11 +4,17 @@ All middleware here is async-native: in an ASGI stack a sync-only
 middleware would push every request through a thread hop.
 """
 
-from asgiref.sync import iscoroutinefunction, markcoroutinefunction
+import logging
+import re
+import time
+
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
 from django.conf import settings
 
-from shares import responses
-from shares.identity import normalize_ip
+from shares import defences, identity, probes, responses, runtime, services
+from shares.tokens import fingerprint
+
+access_log = logging.getLogger("pasla.access")
 
 SAFE_METHODS = ("GET", "HEAD")
 DEFAULT_CSP = (
@@ -42,7 +48,6 @@ class AsyncMiddleware:
 
 class SecurityHeadersMiddleware(AsyncMiddleware):
     async def process(self, request):
-        request.client_ip = normalize_ip(request.META.get("REMOTE_ADDR")) or "0.0.0.0"
         response = await self.get_response(request)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "no-referrer")
@@ -61,3 +66,228 @@ class MethodGateMiddleware(AsyncMiddleware):
         if request.method not in SAFE_METHODS and not is_admin_path(request.path):
             return responses.error(request, 405, headers={"Allow": "GET, HEAD"})
         return await self.get_response(request)
+
+
+# --- who is asking, and may they --------------------------------------------
+
+
+def off_loop(fn):
+    """Database work (and anything that may wait on it) runs on the executor."""
+    return sync_to_async(fn, thread_sensitive=False)
+
+
+async def cache_call(fn, *args):
+    """Cache work: inline for local memory, off the loop for a networked cache."""
+    if defences.cache_is_local():
+        return fn(*args)
+    return await off_loop(fn)(*args)
+
+
+class ClientIdentityMiddleware(AsyncMiddleware):
+    """Sets request.client (identity and socket peer) and request.client_ip.
+
+    Proxy headers are read only with --trust-proxy; Django and daphne are
+    never told about them, so nothing else can be fooled either.
+    """
+
+    async def process(self, request):
+        header = None
+        if runtime.trust_proxy:
+            header = request.headers.get(runtime.trust_header or "X-Forwarded-For")
+        request.client = identity.identify(
+            request.META.get("REMOTE_ADDR"),
+            header,
+            trust_proxy=runtime.trust_proxy,
+            trust_header=runtime.trust_header,
+        )
+        request.client_ip = request.client.ip
+        return await self.get_response(request)
+
+
+def guarded_path(request) -> bool:
+    """The admin has its own gate (loopback by default); shares have these."""
+    return not is_admin_path(request.path)
+
+
+class AllowlistMiddleware(AsyncMiddleware):
+    """--allow-ip: outside clients get 403 and never reach the strike counter.
+
+    Behind a trusted proxy both the forwarded identity and the socket peer
+    must be inside, so a spoofed header cannot open the door.
+    """
+
+    async def process(self, request):
+        networks = runtime.allowed_networks
+        inside = all(identity.is_allowed(ip, networks) for ip in request.client.addresses)
+        if not inside and guarded_path(request):
+            return responses.error(request, 403)
+        return await self.get_response(request)
+
+
+def _strike_unless_ours(token: str, scope_ids, ban_scope, addresses) -> list[str]:
+    # A right token with a mangled file name is the recipient, not a guesser.
+    if token and services.share_for_token(token, scope_ids) is not None:
+        return []
+    limits = settings.PASLA_LIMITS
+    return defences.strike(
+        ban_scope, addresses, threshold=limits.ban_threshold, max_banned=limits.max_banned_ips
+    )
+
+
+class BanMiddleware(AsyncMiddleware):
+    """Banned addresses get 403 for everything; wrong guesses earn strikes.
+
+    Only a path shaped like a real link counts: browser noise never bans.
+    """
+
+    async def process(self, request):
+        if not guarded_path(request):
+            return await self.get_response(request)
+        scope = runtime.ban_scope()
+        addresses = request.client.addresses
+        banned = await cache_call(defences.remembered_ban, scope, addresses)
+        if banned is None:
+            banned = await off_loop(defences.is_banned)(scope, addresses)
+        if banned:
+            return responses.error(request, 403)
+        response = await self.get_response(request)
+        token = probes.token_segment(request.path)
+        wrong = getattr(request, "pasla_wrong_token", None)
+        if wrong or (
+            wrong is None and token and response.status_code == 404 and request.method in SAFE_METHODS
+        ):
+            checked = "" if wrong else token
+            await off_loop(_strike_unless_ours)(checked, runtime.scope, scope, addresses)
+        return response
+
+
+def rate_headers(verdict, *, limited: bool) -> dict[str, str]:
+    reset = verdict.retry_after if limited else verdict.reset_after
+    headers = {
+        "RateLimit-Limit": str(verdict.limit),
+        "RateLimit-Remaining": "0" if limited else str(verdict.remaining),
+        "RateLimit-Reset": str(reset),
+    }
+    if limited:
+        headers["Retry-After"] = str(verdict.retry_after)
+    return headers
+
+
+def _charge_client(client) -> list:
+    limits = settings.PASLA_LIMITS
+    charges = [
+        defences.charge(
+            "ip", client.ip, limit=limits.rate_limit_max_requests, window=limits.rate_limit_window
+        )
+    ]
+    if runtime.trust_proxy:
+        # Everyone behind the proxy shares one budget too, so rotating the
+        # forwarded address cannot buy unlimited requests.
+        charges.append(
+            defences.charge(
+                "proxy", client.peer, limit=limits.max_requests_per_proxy_ip, window=limits.rate_limit_window
+            )
+        )
+    return charges
+
+
+class RateLimitMiddleware(AsyncMiddleware):
+    """Sliding-window limit per identity (and per proxy peer), 429 beyond it.
+
+    A request carrying the right token is exempt: a resumable or
+    multi-segment download must never be throttled. It is counted first and
+    refunded once the view has recognised the token, so the common case
+    costs no extra database work.
+    """
+
+    async def process(self, request):
+        if not guarded_path(request):
+            return await self.get_response(request)
+        charges = await cache_call(_charge_client, request.client)
+        denied = [c.verdict for c in charges if not c.verdict.allowed]
+        if denied:
+            token = probes.token_segment(request.path)
+            if token and await off_loop(services.share_for_token)(token, runtime.scope) is not None:
+                await cache_call(defences.refund, charges)
+                return await self.get_response(request)
+            if token:
+                # Still a guess, even unanswered: it must cost a strike.
+                request.pasla_wrong_token = True
+            worst = max(denied, key=lambda v: v.retry_after or 0)
+            return responses.error(request, 429, headers=rate_headers(worst, limited=True))
+        response = await self.get_response(request)
+        if getattr(request, "pasla_share_id", None):
+            await cache_call(defences.refund, charges)
+            return response
+        tightest = min((c.verdict for c in charges), key=lambda v: v.remaining)
+        for key, value in rate_headers(tightest, limited=False).items():
+            response.headers.setdefault(key, value)
+        return response
+
+
+# --- one line per request ---------------------------------------------------
+
+_PLAIN_METHOD = re.compile(r"^[A-Za-z]{1,16}$")
+
+
+def describe_target(request) -> str:
+    """What was asked for, never the token: a share id or a digest of the path."""
+    share_id = getattr(request, "pasla_share_id", None)
+    if share_id:
+        return f"share:{share_id}"
+    if is_admin_path(request.path):
+        return "admin"
+    return f"path#{fingerprint(request.path)}"
+
+
+class AccessLogMiddleware(AsyncMiddleware):
+    """`pasla.access`: client, method, target, status, bytes, time.
+
+    Streamed bodies are logged when the stream ends (complete or cut), with
+    the bytes actually handed to the server.
+    """
+
+    async def process(self, request):
+        started = time.monotonic()
+        response = await self.get_response(request)
+        if response.streaming:
+            inner = response.streaming_content
+            counted = self._counted if response.is_async else self._counted_sync
+            response.streaming_content = counted(request, response.status_code, inner, started)
+        else:
+            size = 0 if request.method == "HEAD" else len(response.content)
+            self._log(request, response.status_code, size, started)
+        return response
+
+    async def _counted(self, request, status, inner, started):
+        sent = 0
+        try:
+            async for part in inner:
+                yield part
+                sent += len(part)
+        finally:
+            self._log(request, status, sent, started)
+
+    def _counted_sync(self, request, status, inner, started):
+        sent = 0
+        try:
+            for part in inner:
+                yield part
+                sent += len(part)
+        finally:
+            self._log(request, status, sent, started)
+
+    @staticmethod
+    def _log(request, status: int, size: int, started: float) -> None:
+        client = getattr(request, "client_ip", None) or identity.normalize_ip(request.META.get("REMOTE_ADDR"))
+        method = request.method if _PLAIN_METHOD.match(request.method or "") else "-"
+        access_log.info(
+            "%s %s %s %d %dB %.3fs",
+            client or "-",
+            method,
+            describe_target(request),
+            status,
+            size,
+            time.monotonic() - started,
+            extra={"pasla_safe": True},
+        )

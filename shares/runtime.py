@@ -11,3 +11,29 @@ scope: set[str] | None = None
 def serve_only(share_ids: set[str]) -> None:
     global scope
     scope = set(share_ids)
+
+
+# --- who may ask, and whom to believe (set by the CLI before serving) ------
+
+trust_proxy: bool = False
+trust_header: str | None = None
+allowed_networks: tuple = ()
+
+
+def configure_clients(*, trust: bool, header: str | None, networks) -> None:
+    """Set how clients are identified and which networks may ask at all."""
+    global trust_proxy, trust_header, allowed_networks
+    trust_proxy = trust
+    trust_header = header if trust else None
+    allowed_networks = tuple(networks)
+
+
+def ban_scope() -> str | None:
+    """The share a wrong guess is charged to: ours when we serve exactly one.
+
+    A shared server cannot tell which share a wrong token was aimed at, so
+    its bans are server-wide (a Ban row without a share).
+    """
+    if scope is not None and len(scope) == 1:
+        return next(iter(scope))
+    return None

@@ -97,6 +97,18 @@ def pinned_identity(share: Share) -> payloads.Identity:
     return payloads.Identity(share.device, share.inode, share.size, share.mtime_ns)
 
 
+def share_for_token(token: str, scope: set[str] | None) -> Share | None:
+    """The share this token opens here, whatever the rest of the URL says."""
+    if not tokens.looks_like_token(token):
+        return None
+    share = Share.objects.filter(token_digest=tokens.digest(token)).first()
+    if share is None or not tokens.matches(token, share.token_digest):
+        return None
+    if scope is not None and share.id not in scope:
+        return None
+    return share
+
+
 def find_share(token: str, name: str, scope: set[str] | None) -> Share | None:
     """The share a URL names, or None: unknown token, wrong name, out of scope."""
     if not tokens.looks_like_token(token):

@@ -44,6 +44,9 @@ async def download(request, token: str, name: str):
     share = await db(services.find_share)(token, name, runtime.scope)
     if share is None:
         return responses.error(request, 404)
+    # The request carried the right token: the rate gate refunds it and the
+    # access log names the share instead of a path digest.
+    request.pasla_share_id = share.id
     outcome = await db(services.prepare_download)(
         share,
         method=request.method,

@@ -48,6 +48,26 @@ def share_parser() -> Parser:
     family.add_argument("-4", "--ipv4", action="store_true", help="IPv4 only")
     family.add_argument("-6", "--ipv6", action="store_true", help="IPv6 only")
     p.add_argument("--single", action="store_true", help="same as max_downloads=1")
+    p.add_argument(
+        "--allow-ip",
+        action="append",
+        default=[],
+        metavar="CIDR",
+        help="only clients in this network may download (IPv4 or IPv6; repeatable)",
+    )
+    p.add_argument(
+        "--trust-proxy",
+        action="store_true",
+        help="behind a reverse proxy: the client is the rightmost X-Forwarded-For entry "
+        "(strikes and the allowlist also apply to the proxy itself)",
+    )
+    p.add_argument(
+        "--trust-header",
+        metavar="NAME",
+        default=None,
+        help="with --trust-proxy, read the client from this header instead of X-Forwarded-For "
+        "(e.g. CF-Connecting-IP, X-Real-IP)",
+    )
     checksum = p.add_mutually_exclusive_group()
     checksum.add_argument(
         "--checksum",

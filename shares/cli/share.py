@@ -6,7 +6,7 @@ import urllib.parse
 
 from django.conf import settings
 
-from shares import payloads, runtime, tokens
+from shares import identity, payloads, runtime, tokens
 from shares.addresses import url_hosts
 from shares.cli.parser import CliError, parse_port
 from shares.console import ShareView, print_banner, print_json
@@ -34,6 +34,21 @@ def _checksum(path, size: int, wanted: bool | None, quiet: bool) -> str:
         return payloads.sha256_of(path, lambda n: progress.advance(task, n))
 
 
+def client_options(opts) -> dict:
+    """--allow-ip / --trust-proxy / --trust-header, checked; CliError if bad."""
+    try:
+        networks = tuple(identity.parse_network(text) for text in opts.allow_ip)
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    header = opts.trust_header
+    if header is not None:
+        if not opts.trust_proxy:
+            raise CliError("--trust-header needs --trust-proxy")
+        if not identity.valid_header_name(header):
+            raise CliError(f"invalid header name {header!r} (letters, digits and '-' only)")
+    return {"trust": opts.trust_proxy, "header": header, "networks": networks}
+
+
 def run(opts) -> int:
     try:
         minutes = parse_minutes(opts.duration)
@@ -41,6 +56,7 @@ def run(opts) -> int:
     except ValueError as exc:
         raise CliError(str(exc)) from None
     port = parse_port(opts.port)
+    clients = client_options(opts)
     try:
         path, identity = payloads.pin_file(opts.file)
     except payloads.PayloadError as exc:
@@ -90,9 +106,15 @@ def run(opts) -> int:
             max_downloads=max_downloads,
             sha256=sha256,
             port=actual_port,
+            options={
+                "trust_proxy": clients["trust"],
+                "trust_header": clients["header"],
+                "allow_ip": [str(net) for net in clients["networks"]],
+            },
         )
         view = view_for(new.share.id, new.token, False)
         runtime.serve_only({new.share.id})
+        runtime.configure_clients(**clients)
 
         def ready(server):
             if opts.json:

@@ -22,6 +22,8 @@ from twisted.internet import defer, interfaces, reactor
 from twisted.logger import globalLogBeginner
 from zope.interface import implementer
 
+from shares.server import guards
+
 log = logging.getLogger("pasla.server")
 
 # Bytes one send() syscall may move; Twisted's default of 128 KiB caps a
@@ -63,11 +65,20 @@ class PaslaRequest(WebRequest):
     def __init__(self, *args, **kwargs):
         self.gate = None
         super().__init__(*args, **kwargs)
-        transport = getattr(self.channel, "transport", None)
+        # Under the guard (and TLS) wrappers: set it on the socket's own
+        # transport, not on a wrapper that would only shadow the attribute.
+        transport = guards.innermost_transport(getattr(self.channel, "transport", None))
         if transport is not None and hasattr(transport, "SEND_LIMIT"):
             transport.SEND_LIMIT = SEND_LIMIT
 
+    def _guard(self):
+        return guards.guard_of(getattr(self.channel, "transport", None)) if self.channel else None
+
     def process(self):
+        # The request is complete: its header deadline no longer applies.
+        guard = self._guard()
+        if guard is not None:
+            guard.request_started()
         # No WebSockets here: drop the upgrade so the request is plain HTTP.
         if self.requestHeaders.hasHeader(b"Upgrade"):
             self.requestHeaders.removeHeader(b"Upgrade")
@@ -92,6 +103,11 @@ class PaslaRequest(WebRequest):
 
     def finish(self):
         self._release_gate()
+        # Before super(): finishing may start the next pipelined request,
+        # which must find the connection busy, not idle.
+        guard = self._guard()
+        if guard is not None:
+            guard.request_finished()
         super().finish()
 
     def connectionLost(self, reason):
@@ -110,6 +126,12 @@ class PaslaRequest(WebRequest):
 
 
 class PaslaHTTPFactory(HTTPFactory):
+    def __init__(self, server):
+        super().__init__(server)
+        # Twisted's idle timeout is a timer per connection; the connection
+        # guard's single sweep does that job (and the header deadline).
+        self.timeOut = None
+
     def buildProtocol(self, addr):
         protocol = super().buildProtocol(addr)
         protocol.requestFactory = PaslaRequest
@@ -119,7 +141,7 @@ class PaslaHTTPFactory(HTTPFactory):
 class PaslaServer(Server):
     """daphne's Server listening on sockets we bound, with backpressure."""
 
-    def __init__(self, application, listeners, *, stall_timeout: float, wrappers=(), **kwargs):
+    def __init__(self, application, listeners, *, stall_timeout: float, wrappers=(), limits=None, **kwargs):
         kwargs.setdefault("server_name", "")  # no Server header at all
         kwargs.setdefault("signal_handlers", False)
         # daphne insists on endpoints; ours are adopted sockets instead.
@@ -132,11 +154,19 @@ class PaslaServer(Server):
         # with, innermost first: e.g. TLS around HTTP, then connection guards
         # around TLS so they act before any handshake work.
         self.wrappers = list(wrappers)
+        self.limits = limits
 
     def wrap_factory(self, factory):
         for wrap in self.wrappers:
             factory = wrap(factory)
-        return factory
+        # The transport guard is always there, always outermost.
+        from django.conf import settings
+
+        from shares import runtime
+
+        limits = self.limits or settings.PASLA_LIMITS
+        self.guard = guards.guard_wrapper(limits, behind_proxy=runtime.trust_proxy)(factory)
+        return self.guard
 
     def run(self):
         self.connections = {}

@@ -51,6 +51,7 @@ class ShareRunner:
             stall_timeout=self.limits.transfer_stall_timeout,
             ready_callable=self._ready,
             wrappers=self.wrappers,
+            limits=self.limits,
         )
         self._watch = task.LoopingCall(self._check)
         self._tick = task.LoopingCall(self._on_tick) if self.on_tick else None
