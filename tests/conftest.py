@@ -9,6 +9,7 @@ import json
 import os
 import select
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -52,6 +53,11 @@ def run_pasla(args, data_dir: Path, env: dict | None = None, timeout: float = 60
     )
 
 
+def raw_connect(port: int, source: str = "127.0.0.1", timeout: float = 10) -> socket.socket:
+    sock = socket.create_connection(("127.0.0.1", port), timeout=timeout, source_address=(source, 0))
+    return sock
+
+
 @dataclass
 class Served:
     proc: subprocess.Popen
@@ -76,12 +82,19 @@ class Served:
     def token(self) -> str:
         return self.path.split("/")[1]
 
-    def connection(self, timeout: float = 30) -> http.client.HTTPConnection:
-        return http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+    def connection(self, timeout: float = 30, source: str | None = None) -> http.client.HTTPConnection:
+        """source: a loopback address to connect from (127.0.0.2 ... act as other clients)."""
+        return http.client.HTTPConnection(
+            "127.0.0.1", self.port, timeout=timeout, source_address=(source, 0) if source else None
+        )
 
-    def request(self, method="GET", path=None, headers=None, body=None):
+    def raw_socket(self, source: str = "127.0.0.1", timeout: float = 10) -> socket.socket:
+        """A bare TCP connection to the server, for byte-level tests."""
+        return raw_connect(self.port, source=source, timeout=timeout)
+
+    def request(self, method="GET", path=None, headers=None, body=None, source=None):
         """One request on a fresh connection; returns (response, body bytes)."""
-        conn = self.connection()
+        conn = self.connection(source=source)
         try:
             conn.request(method, path or self.path, body=body, headers=headers or {})
             resp = conn.getresponse()
@@ -188,6 +201,9 @@ def pasla(tmp_path, data_dir):
             served.proc.wait(timeout=10)
         if served.proc.stdout:
             served.proc.stdout.close()
+    for served in started:
+        # Whatever the test did, the secret never reaches the server's log.
+        assert served.token not in served.stderr(), "the share token appeared in the server log"
 
 
 @pytest.fixture

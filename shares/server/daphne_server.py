@@ -206,7 +206,11 @@ class PaslaServer(Server):
             transport = getattr(protocol.channel, "transport", None)
             if transport is not None:
                 transport.abortConnection()
-            raise
+            # No exception: the lost connection reaches Django as a client
+            # disconnect, which closes the body generator and records the
+            # download as aborted. Raising here instead pinned the generator
+            # in a traceback: the download stayed "in progress" and the
+            # shutdown drain waited for it.
 
     def kill_all_applications(self):
         # daphne's version assumes every connection has an application
