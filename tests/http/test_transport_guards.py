@@ -63,6 +63,21 @@ def test_global_cap_resets_extra_connections(pasla, sample):
         sock.close()
 
 
+def test_behind_a_proxy_the_peer_gets_the_proxy_connection_cap(pasla, sample):
+    served = pasla(
+        sample,
+        1,
+        "--trust-proxy",
+        env={"PASLA_MAX_CONNECTIONS_PER_IP": "1", "PASLA_MAX_CONNECTIONS_PER_PROXY_IP": "3"},
+    )
+    held = [served.raw_socket() for _ in range(3)]
+    time.sleep(0.2)
+    assert is_reset(served.raw_socket())
+    for sock in held:
+        sock.close()
+    served.wait_until(lambda: answers(served), timeout=5)
+
+
 def test_trickled_headers_are_cut_at_the_deadline(pasla, sample):
     served = pasla(sample, 1, env={"PASLA_HEADER_READ_TIMEOUT": "2"})
     sock = served.raw_socket()
