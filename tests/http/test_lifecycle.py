@@ -26,8 +26,10 @@ def test_cap_is_exact_under_50_parallel_gets(pasla, sample):
     served = pasla(sample, 5, 7)
     barrier = threading.Barrier(50)
 
-    def fetch(_):
-        conn = served.connection()
+    def fetch(n):
+        # 50 clients, not one client with 50 sockets: that one would meet
+        # PASLA_MAX_CONNECTIONS_PER_IP (20) and have its extra sockets reset.
+        conn = served.connection(source=f"127.0.0.{10 + n}")
         barrier.wait()
         try:
             conn.request("GET", served.path)
