@@ -132,6 +132,12 @@ class PaslaHTTPFactory(HTTPFactory):
         # guard's single sweep does that job (and the header deadline).
         self.timeOut = None
 
+    def acceptableProtocols(self):
+        # HTTP/1.1 only, even if the h2 package appears: the connection
+        # guard's deadlines follow HTTP/1.1 requests (PaslaRequest), and an
+        # HTTP/2 connection would be cut at its header deadline.
+        return [b"http/1.1"]
+
     def buildProtocol(self, addr):
         protocol = super().buildProtocol(addr)
         protocol.requestFactory = PaslaRequest

@@ -79,3 +79,21 @@ def test_ban_table_is_bounded_oldest_first(pasla, sample):
     for n in range(2, 6):
         served.request("GET", guess(), source=f"127.0.0.{n}")
     assert [row[0] for row in bans(served)] == ["127.0.0.4", "127.0.0.5"]
+
+
+def test_tracked_clients_are_bounded_least_recent_forgotten(pasla, sample):
+    """PASLA_MAX_TRACKED_IPS bounds the counters: an old strike is forgotten, not kept forever."""
+    env = {"PASLA_BAN_THRESHOLD": "2", "PASLA_MAX_TRACKED_IPS": "1"}
+    served = pasla(sample, 1, env=env)
+    served.request("GET", guess(), source="127.0.0.2")
+    for n in range(3, 13):
+        served.request("GET", "/favicon.ico", source=f"127.0.0.{n}")
+    served.request("GET", guess(), source="127.0.0.2")
+    assert bans(served) == []  # its first strike was culled with the least recently used keys
+    # With room to remember, the same two guesses ban.
+    roomy = pasla(sample, 1, env={"PASLA_BAN_THRESHOLD": "2"})
+    roomy.request("GET", guess(), source="127.0.0.2")
+    for n in range(3, 13):
+        roomy.request("GET", "/favicon.ico", source=f"127.0.0.{n}")
+    roomy.request("GET", guess(), source="127.0.0.2")
+    assert [row[0] for row in bans(roomy)] == ["127.0.0.2"]
