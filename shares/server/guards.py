@@ -193,9 +193,9 @@ class ConnectionGuard(WrappingFactory):
         if not self._sweeper.running:
             self._sweeper.start(SWEEP_INTERVAL, now=False)
 
-    def stopFactory(self):
-        if self._sweeper.running:
-            self._sweeper.stop()
+    # No stopFactory: when a share ends the ports close but connections
+    # drain for a while, and they must stay under the deadlines until the
+    # reactor itself stops (which ends the sweep too).
 
 
 def guard_of(transport) -> GuardedConnection | None:

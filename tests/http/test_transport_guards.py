@@ -101,6 +101,19 @@ def test_trickled_headers_are_cut_at_the_deadline(pasla, sample):
     assert elapsed <= 2 + 1, elapsed
 
 
+def test_trickled_body_is_cut_at_the_deadline(pasla, sample):
+    """The deadline runs until the request is complete, body included."""
+    served = pasla(sample, 1, env={"PASLA_HEADER_READ_TIMEOUT": "1"})
+    sock = served.raw_socket()
+    sock.sendall(b"POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n")
+    started = time.monotonic()
+    with pytest.raises((ConnectionResetError, BrokenPipeError)):
+        for _ in range(50):
+            sock.sendall(b"a")
+            time.sleep(0.1)
+    assert time.monotonic() - started <= 1 + 1
+
+
 def test_silent_connection_is_cut_at_the_deadline(pasla, sample):
     served = pasla(sample, 1, env={"PASLA_HEADER_READ_TIMEOUT": "1"})
     sock = served.raw_socket()
