@@ -124,14 +124,18 @@ class AllowlistMiddleware(AsyncMiddleware):
         return await self.get_response(request)
 
 
-def _strike_unless_ours(token: str, scope_ids, ban_scope, addresses) -> list[str]:
-    # A right token with a mangled file name is the recipient, not a guesser.
-    if token and services.share_for_token(token, scope_ids) is not None:
-        return []
+def _strike(ban_scope, addresses) -> list[str]:
     limits = settings.PASLA_LIMITS
     return defences.strike(
         ban_scope, addresses, threshold=limits.ban_threshold, max_banned=limits.max_banned_ips
     )
+
+
+def _strike_unless_ours(token: str, scope_ids, ban_scope, addresses) -> list[str]:
+    # A right token with a mangled file name is the recipient, not a guesser.
+    if services.share_for_token(token, scope_ids) is not None:
+        return []
+    return _strike(ban_scope, addresses)
 
 
 class BanMiddleware(AsyncMiddleware):
@@ -151,13 +155,13 @@ class BanMiddleware(AsyncMiddleware):
         if banned:
             return responses.error(request, 403)
         response = await self.get_response(request)
-        token = probes.token_segment(request.path)
-        wrong = getattr(request, "pasla_wrong_token", None)
-        if wrong or (
-            wrong is None and token and response.status_code == 404 and request.method in SAFE_METHODS
-        ):
-            checked = "" if wrong else token
-            await off_loop(_strike_unless_ours)(checked, runtime.scope, scope, addresses)
+        if getattr(request, "pasla_wrong_token", False):
+            # The rate gate already checked this token and found it wrong.
+            await off_loop(_strike)(scope, addresses)
+        elif response.status_code == 404 and request.method in SAFE_METHODS:
+            token = probes.token_segment(request.path)
+            if token:
+                await off_loop(_strike_unless_ours)(token, runtime.scope, scope, addresses)
         return response
 
 
