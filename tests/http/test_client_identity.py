@@ -1,5 +1,6 @@
 """Who is asking: the socket peer, unless a trusted proxy says otherwise."""
 
+import http.client
 import json
 import secrets
 
@@ -113,3 +114,15 @@ def test_bad_client_options_exit_1_with_one_line(data_dir, sample):
         assert result.stdout == ""
         lines = result.stderr.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("pasla: error: ") and message in lines[0], lines
+
+
+def test_allowlist_speaks_ipv6_and_folds_mapped_ipv4(pasla, sample):
+    served = pasla(sample, 1, "--allow-ip", "::1/128")
+    conn = http.client.HTTPConnection("::1", served.port, timeout=10)
+    conn.request("HEAD", served.path)
+    assert conn.getresponse().status == 200
+    conn.close()
+    # 127.0.0.1 reaches the dual-stack socket as ::ffff:127.0.0.1: still IPv4, still outside.
+    assert served.request("HEAD")[0].status == 403
+    v4 = pasla(sample, 1, "--allow-ip", "127.0.0.0/8")
+    assert v4.request("HEAD")[0].status == 200
