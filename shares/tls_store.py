@@ -1,0 +1,71 @@
+"""Private per-share directories for ephemeral TLS material.
+
+Layout: DATA_DIR/tls/<share id>/{cert.pem,key.pem}, directories 0700, files
+0600. The owner removes its directory on every exit it gets to run code on;
+after a hard kill, `reap` (run by the next start and by `pasla list`/`stop`)
+removes directories whose share is over. Which shares are over is the
+caller's question: this module knows files, not the database.
+"""
+
+import os
+import re
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+# Only names shaped like share ids are ever removed, so a stray file an
+# operator put here is left alone.
+_SHARE_ID = re.compile(r"^[0-9a-f]{6,16}$")
+
+
+def root(data_dir: Path) -> Path:
+    path = data_dir / "tls"
+    path.mkdir(mode=0o700, exist_ok=True)
+    os.chmod(path, 0o700)
+    return path
+
+
+def create(data_dir: Path, share_id: str) -> Path:
+    """A new empty 0700 directory for one share; fails if it already exists."""
+    if not _SHARE_ID.match(share_id):
+        raise ValueError("not a share id")
+    path = root(data_dir) / share_id
+    path.mkdir(mode=0o700)
+    os.chmod(path, 0o700)
+    return path
+
+
+def remove(path: Path | None) -> None:
+    if path is not None:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def share_ids(data_dir: Path) -> list[str]:
+    base = data_dir / "tls"
+    try:
+        names = os.listdir(base)
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    return sorted(name for name in names if _SHARE_ID.match(name) and (base / name).is_dir())
+
+
+def reap(data_dir: Path, is_over: Callable[[str], bool]) -> list[str]:
+    """Remove the directories of shares for which `is_over(id)` is true; returns their ids."""
+    removed = []
+    for share_id in share_ids(data_dir):
+        if is_over(share_id):
+            remove(data_dir / "tls" / share_id)
+            removed.append(share_id)
+    return removed
+
+
+def pid_alive(pid: int | None) -> bool:
+    if not pid or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # exists, owned by someone else
+    return True
