@@ -3,6 +3,7 @@
 import json
 import sys
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from rich.console import Console
 
@@ -26,6 +27,13 @@ class ShareView:
     url_ipv6: str | None
     dry_run: bool = False
     scheme: str = "http"
+    # TLS: how the certificate was obtained ("ephemeral" or "own"), its
+    # SHA-256 fingerprint, and for the operator's own certificate its path
+    # and expiry (an aware UTC datetime).
+    cert_mode: str | None = None
+    cert_fingerprint: str | None = None
+    cert_source: str | None = None
+    cert_expiry: datetime | None = None
     extra: dict = field(default_factory=dict)
 
     @property
@@ -47,6 +55,10 @@ class ShareView:
             "expires_seconds": round(self.minutes * 60),
             "max_downloads": self.max_downloads,
             "dry_run": self.dry_run,
+            "scheme": self.scheme,
+            "cert_fingerprint": self.cert_fingerprint,
+            "cert_source": self.cert_source,
+            "cert_expiry": self.cert_expiry.isoformat() if self.cert_expiry else None,
         }
         data.update(self.extra)
         return data
@@ -89,9 +101,27 @@ def banner_lines(view: ShareView) -> list[tuple[str, str]]:
         ("IPv6", "yes" if view.url_ipv6 else "no"),
     ]
     rows.extend(view.extra.get("banner_rows", []))
+    rows.extend(tls_rows(view))
     rows.append(("SHA-256", view.sha256 or "skipped"))
     if view.dry_run:
         rows.append(("Dry run", "nothing is served"))
+    return rows
+
+
+def tls_rows(view: ShareView, now: datetime | None = None) -> list[tuple[str, str]]:
+    if view.scheme != "https":
+        return [("HTTPS", "disabled (plain HTTP: the URL is readable on the network)")]
+    if view.cert_mode == "own":
+        rows = [("HTTPS", "enabled (your certificate)")]
+    else:
+        rows = [("HTTPS", "enabled (self-signed, ephemeral)")]
+    fingerprint = view.cert_fingerprint
+    rows.append(("Cert FP", f"SHA256:{fingerprint}" if fingerprint else "generated at start"))
+    if view.cert_source:
+        rows.append(("Cert source", view.cert_source))
+    if view.cert_expiry:
+        days = (view.cert_expiry - (now or datetime.now(UTC))).days
+        rows.append(("Cert expiry", f"{view.cert_expiry:%Y-%m-%d} ({days} days remaining)"))
     return rows
 
 
@@ -100,7 +130,8 @@ def print_banner(view: ShareView, console: Console | None = None) -> None:
     rule = "─" * 42
     console.print(rule, markup=False)
     for label, value in banner_lines(view):
-        console.print(f"  {label:<12}: {value}", markup=False)
+        # soft_wrap: a fingerprint broken over two lines cannot be compared by copy-paste.
+        console.print(f"  {label:<12}: {value}", markup=False, soft_wrap=True)
     console.print(rule, markup=False)
     for label, url in (("IPv4", view.url_ipv4), ("IPv6", view.url_ipv6)):
         if url:

@@ -54,6 +54,7 @@ def create_share(
     sha256: str = "",
     port: int | None = None,
     scheme: str = "http",
+    cert_fingerprint: str = "",
     options: dict | None = None,
     kind: str = Share.Kind.FILE,
     archive_format: str = "",
@@ -82,6 +83,7 @@ def create_share(
             hostname=socket.gethostname(),
             port=port,
             scheme=scheme,
+            cert_fingerprint=cert_fingerprint,
             options=options or {},
         )
         try:
@@ -216,3 +218,23 @@ def settle(share_id: str) -> str | None:
 
 def revoke(share: Share) -> bool:
     return share.end(Share.State.REVOKED)
+
+
+def tls_material_is_orphaned(share_id: str) -> bool:
+    """Whether a share's ephemeral TLS directory has outlived its server.
+
+    True once the share is over, gone from the database, or its serving
+    process on this machine is dead (a hard kill skips every cleanup).
+    """
+    from shares.tls_store import pid_alive
+
+    share = Share.objects.filter(pk=share_id).only("state", "expires_at", "pid", "hostname").first()
+    if share is None or not share.is_live:
+        return True
+    return share.hostname == socket.gethostname() and not pid_alive(share.pid)
+
+
+def reap_tls_material() -> list[str]:
+    from shares import tls_store
+
+    return tls_store.reap(settings.DATA_DIR, tls_material_is_orphaned)

@@ -1,6 +1,7 @@
 """`pasla list` and `pasla stop`: read and write the database, the control plane."""
 
 import json
+import logging
 import sys
 
 from django.utils import timezone
@@ -10,9 +11,16 @@ from shares.cli.parser import CliError
 from shares.console import human_bytes, human_duration
 from shares.models import Share
 
+log = logging.getLogger("pasla")
+
 
 def run(name: str, opts) -> int:
     services.ensure_database()
+    # A hard-killed server skipped its own cleanup; its TLS key goes now.
+    try:
+        services.reap_tls_material()
+    except Exception:
+        log.warning("could not clean up TLS material left by earlier shares", exc_info=True)
     if name == "list":
         return list_shares(opts)
     return stop_shares(opts)
@@ -28,6 +36,8 @@ def list_shares(opts) -> int:
                 "name": share.name,
                 "port": share.port,
                 "scheme": share.scheme,
+                # A detached share's banner is gone: this is where to re-read it.
+                "cert_fingerprint": share.cert_fingerprint or None,
                 "expires_in_seconds": int(share.time_left.total_seconds()),
                 "downloads": share.slots_used,
                 "max_downloads": share.max_downloads,
@@ -44,7 +54,7 @@ def list_shares(opts) -> int:
     for row in rows:
         cap = f"{row['downloads']}/{row['max_downloads'] or '∞'}"
         print(
-            f"{row['id']}  {row['name']}  port {row['port']}  "
+            f"{row['id']}  {row['name']}  {row['scheme']} port {row['port']}  "
             f"{human_duration(row['expires_in_seconds'])} left  {cap} downloads  "
             f"{human_bytes(row['bytes_served'])}  pid {row['pid']}"
         )

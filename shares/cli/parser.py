@@ -26,16 +26,20 @@ def share_parser() -> Parser:
         prog="manage.py pasla",
         description="Share a file through a token URL that dies by time or by download count.",
         epilog="Subcommands: 'pasla list', 'pasla stop ID', 'pasla stop --all'. "
-        "Tuning constants come from PASLA_* environment variables (see README).",
+        "Defaults for duration, max_downloads, port and TLS can be set in the config file "
+        "($PASLA_CONFIG or ~/.config/pasla); tuning constants come from PASLA_* environment "
+        "variables (see README).",
     )
     p.add_argument("file", help="file to share")
+    # Positional defaults are None so that a value from the config file can
+    # tell "not given" from "given as the default".
     p.add_argument(
         "duration",
         nargs="?",
-        default="60",
+        default=None,
         help="link lifetime: minutes (default 60), or a number with s/m/h/d, e.g. 90s, 2h",
     )
-    p.add_argument("max_downloads", nargs="?", default="0", help="downloads allowed (default 0 = unlimited)")
+    p.add_argument("max_downloads", nargs="?", default=None, help="downloads allowed (default 0 = unlimited)")
     p.add_argument("-v", "--version", action="version", version=f"pasla {__version__}")
     p.add_argument(
         "-p",
@@ -58,6 +62,7 @@ def share_parser() -> Parser:
     p.add_argument(
         "--trust-proxy",
         action="store_true",
+        default=None,  # not given: the config file's [security] trust_proxy decides
         help="behind a reverse proxy: the client is the rightmost X-Forwarded-For entry "
         "(strikes and the allowlist also apply to the proxy itself)",
     )
@@ -77,6 +82,32 @@ def share_parser() -> Parser:
         help="compute SHA-256 whatever the size (default: files up to 1 GiB)",
     )
     checksum.add_argument("--no-checksum", dest="checksum", action="store_false", help="skip SHA-256")
+    https = p.add_mutually_exclusive_group()
+    https.add_argument(
+        "--https",
+        dest="https",
+        action="store_true",
+        default=None,
+        help="serve over TLS with an ephemeral self-signed certificate",
+    )
+    https.add_argument(
+        "--no-https",
+        dest="https",
+        action="store_false",
+        help="force plain HTTP, even when the config file enables TLS",
+    )
+    p.add_argument(
+        "--tls-cert",
+        metavar="PATH",
+        default=None,
+        help="your PEM certificate (chain); needs --tls-key, implies --https",
+    )
+    p.add_argument(
+        "--tls-key",
+        metavar="PATH",
+        default=None,
+        help="your PEM private key; an encrypted key's password is read from PASLA_TLS_KEY_PASSWORD",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout, no banner")
     p.add_argument("--dry-run", action="store_true", help="validate, print the URL, serve nothing")
     return p

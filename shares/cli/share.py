@@ -1,16 +1,20 @@
 """`manage.py pasla FILE [minutes] [max_downloads]`: create a share and serve it."""
 
 import logging
+import os
+import signal
 import sys
 import urllib.parse
 
 from django.conf import settings
 
-from shares import identity, payloads, runtime, tokens
+from shares import identity, payloads, runtime, tls_store, tokens
 from shares.addresses import url_hosts
-from shares.cli.parser import CliError, parse_port
+from shares.certificates import CertPair
+from shares.cli import tls_setup
+from shares.cli.parser import CliError
+from shares.cli.serving import serving_from
 from shares.console import ShareView, print_banner, print_json
-from shares.durations import parse_max_downloads, parse_minutes
 from shares.server import listeners as listen
 
 log = logging.getLogger("pasla")
@@ -34,29 +38,36 @@ def _checksum(path, size: int, wanted: bool | None, quiet: bool) -> str:
         return payloads.sha256_of(path, lambda n: progress.advance(task, n))
 
 
-def client_options(opts) -> dict:
-    """--allow-ip / --trust-proxy / --trust-header, checked; CliError if bad."""
+def client_options(opts, trust_proxy: bool, trust_header: str | None) -> dict:
+    """--allow-ip, and --trust-proxy / --trust-header after the config file; CliError if bad."""
     try:
         networks = tuple(identity.parse_network(text) for text in opts.allow_ip)
     except ValueError as exc:
         raise CliError(str(exc)) from None
-    header = opts.trust_header
+    header = trust_header
     if header is not None:
-        if not opts.trust_proxy:
+        if not trust_proxy:
             raise CliError("--trust-header needs --trust-proxy")
         if not identity.valid_header_name(header):
             raise CliError(f"invalid header name {header!r} (letters, digits and '-' only)")
-    return {"trust": opts.trust_proxy, "header": header, "networks": networks}
+    return {"trust": trust_proxy, "header": header, "networks": networks}
+
+
+def _stop_during_setup(signum, frame):
+    # Until the server installs its own handlers, SIGTERM unwinds like
+    # Ctrl+C so the cleanup below still runs.
+    raise SystemExit(128 + signum)
 
 
 def run(opts) -> int:
-    try:
-        minutes = parse_minutes(opts.duration)
-        max_downloads = 1 if opts.single else parse_max_downloads(opts.max_downloads)
-    except ValueError as exc:
-        raise CliError(str(exc)) from None
-    port = parse_port(opts.port)
-    clients = client_options(opts)
+    serving = serving_from(opts)
+    minutes, max_downloads, port = serving.minutes, serving.max_downloads, serving.port
+    clients = client_options(opts, serving.trust_proxy, serving.trust_header)
+    tls_choice = serving.tls
+    scheme = "https" if tls_choice.enabled else "http"
+    own_pair = server_tls = None
+    if tls_choice.mode == "own":
+        own_pair, server_tls = tls_setup.own_certificate(tls_choice.cert, tls_choice.key, minutes)
     try:
         path, identity = payloads.pin_file(opts.file)
     except payloads.PayloadError as exc:
@@ -68,12 +79,13 @@ def run(opts) -> int:
     except listen.ListenError as exc:
         raise CliError(str(exc)) from None
     adopted = False
+    tls_dir = created = None
     try:
         actual_port = bound[0].port
         host4, host6 = url_hosts(ipv4=mode != "6", ipv6=listen.has_ipv6(bound))
         sha256 = _checksum(path, identity.size, opts.checksum, opts.json)
 
-        def view_for(share_id: str, token: str, dry_run: bool) -> ShareView:
+        def view_for(share_id: str, token: str, dry_run: bool, pair: CertPair | None) -> ShareView:
             return ShareView(
                 id=share_id,
                 file=str(path),
@@ -84,20 +96,33 @@ def run(opts) -> int:
                 minutes=minutes,
                 max_downloads=max_downloads,
                 sha256=sha256,
-                url_ipv4=share_url("http", host4, actual_port, token, path.name),
-                url_ipv6=share_url("http", host6, actual_port, token, path.name),
+                url_ipv4=share_url(scheme, host4, actual_port, token, path.name),
+                url_ipv6=share_url(scheme, host6, actual_port, token, path.name),
                 dry_run=dry_run,
+                scheme=scheme,
+                cert_mode=tls_choice.mode if tls_choice.enabled else None,
+                cert_fingerprint=pair.fingerprint if pair else None,
+                cert_source=str(os.path.abspath(pair.source)) if pair and pair.source else None,
+                cert_expiry=pair.not_after if pair and pair.source else None,
             )
 
         if opts.dry_run:
-            view = view_for("dry-run", tokens.mint(), True)
+            # An ephemeral certificate made now would never be served: no fingerprint.
+            view = view_for("dry-run", tokens.mint(), True, own_pair)
             print_json(view.as_json()) if opts.json else print_banner(view)
             return 0
 
         from shares import services
         from shares.server.runner import ShareRunner
 
+        pair = own_pair
+        if tls_choice.mode == "ephemeral":
+            pair = tls_setup.ephemeral_pair([host4, host6], minutes)
+
         services.ensure_database()
+        _reap_quietly(services)
+        # Held until the server installs its own handlers (it replaces this one).
+        signal.signal(signal.SIGTERM, _stop_during_setup)
         new = services.create_share(
             path=str(path),
             name=path.name,
@@ -106,13 +131,18 @@ def run(opts) -> int:
             max_downloads=max_downloads,
             sha256=sha256,
             port=actual_port,
+            scheme=scheme,
+            cert_fingerprint=pair.fingerprint if pair else "",
             options={
                 "trust_proxy": clients["trust"],
                 "trust_header": clients["header"],
                 "allow_ip": [str(net) for net in clients["networks"]],
             },
         )
-        view = view_for(new.share.id, new.token, False)
+        created = new.share
+        if tls_choice.mode == "ephemeral":
+            tls_dir, server_tls = tls_setup.store_ephemeral(settings.DATA_DIR, new.share.id, pair)
+        view = view_for(new.share.id, new.token, False, pair)
         runtime.serve_only({new.share.id})
         runtime.configure_clients(**clients)
 
@@ -126,10 +156,37 @@ def run(opts) -> int:
         def ended(runner):
             log.info("share %s ended: %s", new.share.id, runner.end_reason)
 
-        runner = ShareRunner(new.share.id, bound, settings.PASLA_LIMITS, on_ready=ready, on_end=ended)
+        runner = ShareRunner(
+            new.share.id,
+            bound,
+            settings.PASLA_LIMITS,
+            on_ready=ready,
+            on_end=ended,
+            wrappers=tls_setup.wrappers(server_tls),
+        )
         adopted = True
         return runner.run()
+    except BaseException:
+        if created is not None:
+            # Whatever stopped us, nothing serves this share any more.
+            _end_quietly(services, created)
+        raise
     finally:
+        tls_store.remove(tls_dir)
         if not adopted:
             for item in bound:
                 item.sock.close()
+
+
+def _end_quietly(services, share) -> None:
+    try:
+        services.revoke(share)
+    except Exception:
+        log.warning("could not mark share %s as ended", share.id, exc_info=True)
+
+
+def _reap_quietly(services) -> None:
+    try:
+        services.reap_tls_material()
+    except Exception:  # housekeeping must never stop a new share
+        log.warning("could not clean up TLS material left by earlier shares", exc_info=True)
