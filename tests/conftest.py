@@ -4,6 +4,7 @@ Every server runs in its own process with its own data directory (and so
 its own SQLite database), on a port the OS picks, advertising 127.0.0.1.
 """
 
+import hashlib
 import http.client
 import json
 import os
@@ -11,6 +12,7 @@ import select
 import signal
 import socket
 import sqlite3
+import ssl
 import subprocess
 import sys
 import time
@@ -34,6 +36,9 @@ def base_env(data_dir: Path, extra: dict | None = None) -> dict:
             "PASLA_DATA_DIR": str(data_dir),
             "PASLA_PUBLIC_HOST": "127.0.0.1",
             "PYTHONUNBUFFERED": "1",
+            # A home without ~/.config/pasla: the operator's own config file
+            # must not leak into tests (set PASLA_CONFIG to use one).
+            "HOME": str(data_dir.parent / "home"),
         }
     )
     env.update(extra or {})
@@ -65,6 +70,7 @@ class Served:
     data_dir: Path
     stderr_path: Path
     extra_stdout: list = field(default_factory=list)
+    pinned_context: ssl.SSLContext | None = None
 
     @property
     def port(self) -> int:
@@ -100,6 +106,37 @@ class Served:
             resp = conn.getresponse()
             data = resp.read()
             return resp, data
+        finally:
+            conn.close()
+
+    def tls_context(self, context: ssl.SSLContext | None = None) -> ssl.SSLContext:
+        """A client context trusting exactly the certificate this server presents.
+
+        The certificate is fetched once and accepted only if its SHA-256
+        matches `cert_fingerprint` from --json: the pinning a recipient does
+        by comparing the fingerprint out of band. Pass `context` to pin into
+        a context you configured yourself.
+        """
+        der = peer_certificate("127.0.0.1", self.port)
+        assert cert_fingerprint(der) == self.info["cert_fingerprint"], "certificate does not match --json"
+        context = context or ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        context.load_verify_locations(cadata=der)
+        context.verify_flags |= ssl.VERIFY_X509_PARTIAL_CHAIN  # a leaf as its own trust anchor
+        return context
+
+    def https_connection(self, timeout: float = 30, context=None) -> http.client.HTTPSConnection:
+        if context is None:
+            self.pinned_context = self.pinned_context or self.tls_context()
+            context = self.pinned_context
+        return http.client.HTTPSConnection("127.0.0.1", self.port, timeout=timeout, context=context)
+
+    def https_request(self, method="GET", path=None, headers=None, body=None, context=None):
+        """Like request(), over TLS pinned to the server's certificate (or `context`)."""
+        conn = self.https_connection(context=context)
+        try:
+            conn.request(method, path or self.path, body=body, headers=headers or {})
+            resp = conn.getresponse()
+            return resp, resp.read()
         finally:
             conn.close()
 
@@ -145,6 +182,20 @@ class Served:
 
     def signal(self, signum=signal.SIGTERM):
         self.proc.send_signal(signum)
+
+
+def peer_certificate(host: str, port: int, timeout: float = 10) -> bytes:
+    """The DER certificate a TLS server presents, unverified (verify it by fingerprint)."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    with socket.create_connection((host, port), timeout=timeout) as raw, context.wrap_socket(raw) as tls:
+        return tls.getpeercert(binary_form=True)
+
+
+def cert_fingerprint(der: bytes) -> str:
+    """SHA-256 of a DER certificate in pasla's colon-hex form."""
+    return hashlib.sha256(der).digest().hex(":").upper()
 
 
 def start_pasla(args, data_dir: Path, log_dir: Path, env=None, timeout: float = 30) -> Served:
