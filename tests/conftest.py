@@ -124,21 +124,35 @@ class Served:
         context.verify_flags |= ssl.VERIFY_X509_PARTIAL_CHAIN  # a leaf as its own trust anchor
         return context
 
-    def https_connection(self, timeout: float = 30, context=None) -> http.client.HTTPSConnection:
+    def https_connection(
+        self, timeout: float = 30, context=None, source: str | None = None
+    ) -> http.client.HTTPSConnection:
         if context is None:
             self.pinned_context = self.pinned_context or self.tls_context()
             context = self.pinned_context
-        return http.client.HTTPSConnection("127.0.0.1", self.port, timeout=timeout, context=context)
+        return http.client.HTTPSConnection(
+            "127.0.0.1",
+            self.port,
+            timeout=timeout,
+            context=context,
+            source_address=(source, 0) if source else None,
+        )
 
-    def https_request(self, method="GET", path=None, headers=None, body=None, context=None):
+    def https_request(self, method="GET", path=None, headers=None, body=None, context=None, source=None):
         """Like request(), over TLS pinned to the server's certificate (or `context`)."""
-        conn = self.https_connection(context=context)
+        conn = self.https_connection(context=context, source=source)
         try:
             conn.request(method, path or self.path, body=body, headers=headers or {})
             resp = conn.getresponse()
             return resp, resp.read()
         finally:
             conn.close()
+
+    def fetch(self, method="GET", path=None, headers=None, body=None, source=None):
+        """request() or https_request(), whichever the share's scheme needs."""
+        if self.info.get("scheme") == "https":
+            return self.https_request(method, path, headers, body, source=source)
+        return self.request(method, path, headers, body, source=source)
 
     def db(self) -> sqlite3.Connection:
         return sqlite3.connect(f"file:{self.data_dir / 'pasla.sqlite3'}?mode=ro", uri=True, timeout=10)

@@ -359,3 +359,47 @@ def test_list_shows_the_scheme_and_fingerprint_of_a_running_share(pasla, sample,
     assert tls_dir(served).is_dir()  # a live share's key is never reaped
     human = run_pasla(["list"], data_dir).stdout
     assert f"{served.info['id']}  sample.bin  https port {served.port}" in human
+
+
+# --- the connection guard's header deadline covers the handshake ---------------------------
+
+
+def closed_within(sock: socket.socket, limit: float) -> float:
+    started = time.monotonic()
+    sock.settimeout(limit)
+    try:
+        while sock.recv(4096):
+            pass
+    except ConnectionResetError:
+        pass
+    except TimeoutError:
+        raise AssertionError(f"still open after {limit}s") from None
+    return time.monotonic() - started
+
+
+@pytest.mark.parametrize("sent", [b"", b"\x16\x03\x01\x02"], ids=["silent", "half-hello"])
+def test_a_socket_that_never_finishes_its_handshake_is_cut_at_the_header_deadline(pasla, sample, sent):
+    served = pasla(sample, 5, "--https", env={"PASLA_HEADER_READ_TIMEOUT": "1"})
+    sock = socket.create_connection(("127.0.0.1", served.port), timeout=10)
+    try:
+        sock.sendall(sent)
+        assert closed_within(sock, 6) <= 1 + 1.5
+    finally:
+        sock.close()
+
+
+def test_a_handshake_without_a_request_is_cut_at_the_header_deadline(pasla, sample):
+    served = pasla(sample, 5, "--https", env={"PASLA_HEADER_READ_TIMEOUT": "1"})
+    context = served.tls_context()
+    raw = socket.create_connection(("127.0.0.1", served.port), timeout=10)
+    tls = context.wrap_socket(raw, server_hostname="127.0.0.1")
+    try:
+        started = time.monotonic()
+        tls.settimeout(6)
+        try:
+            assert tls.recv(1024) == b""
+        except (ConnectionResetError, ssl.SSLError):
+            pass
+        assert time.monotonic() - started <= 1 + 1.5
+    finally:
+        tls.close()
