@@ -27,6 +27,9 @@ class Limits:
     max_banned_ips: int = 10_000
     max_tracked_ips: int = 50_000
     chunk_size: int = 1 << 20
+    # Bytes a download slot may send twice (data lost in buffers when a
+    # connection is cut, multi-connection overlap); capped at half the file.
+    resume_overlap: int = 16 << 20
     drain_timeout: float = 300.0
 
 
@@ -45,6 +48,7 @@ BOUNDS = {
     "max_banned_ips": (1, 10_000_000),
     "max_tracked_ips": (1, 10_000_000),
     "chunk_size": (4096, 16 << 20),
+    "resume_overlap": (0, 1 << 30),
     "drain_timeout": (0, 86_400),
 }
 

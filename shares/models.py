@@ -132,6 +132,36 @@ class Share(models.Model):
             Share.objects.filter(pk=self.pk).update(bytes_served=F("bytes_served") + count)
 
 
+class Slot(models.Model):
+    """One download slot: one client identity, one representation, one delivery.
+
+    Range requests from the same identity for the same validator continue
+    the slot while they fetch bytes it has not covered yet (see
+    shares/coverage.py for the rule and its bound).
+    """
+
+    share = models.ForeignKey(Share, on_delete=models.CASCADE, related_name="slots")
+    client_ip = models.GenericIPAddressField()
+    validator = models.CharField(max_length=80, help_text="The ETag the slot was claimed for.")
+    covered = models.JSONField(default=list, help_text="Delivered byte ranges, [start, end) pairs.")
+    sent = models.BigIntegerField(default=0, help_text="Bytes sent under this slot, re-sends included.")
+    complete = models.BooleanField(default=False, db_index=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["share", "client_ip", "validator"], name="slot_identity")]
+
+    def __str__(self) -> str:
+        return f"{self.share_id} {self.client_ip} {'complete' if self.complete else 'partial'}"
+
+    def account(self, allowance: int):
+        from shares.coverage import SlotAccount, normalize
+
+        return SlotAccount(self.share.size, allowance, normalize(self.covered), self.sent)
+
+
 class Download(models.Model):
     class Outcome(models.TextChoices):
         IN_PROGRESS = "in_progress"
@@ -141,6 +171,7 @@ class Download(models.Model):
         INTERRUPTED = "interrupted"
 
     share = models.ForeignKey(Share, on_delete=models.CASCADE, related_name="downloads")
+    slot = models.ForeignKey(Slot, on_delete=models.SET_NULL, related_name="downloads", null=True, blank=True)
     started_at = models.DateTimeField(default=timezone.now, db_index=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     client_ip = models.GenericIPAddressField()

@@ -24,6 +24,10 @@ class PayloadChanged(Exception):
     """The pinned file no longer matches; never serve it."""
 
 
+class PayloadDrift(Exception):
+    """The file changed while it was being sent: the response must break."""
+
+
 @dataclass(frozen=True)
 class Identity:
     device: int
@@ -122,6 +126,27 @@ def still_pinned(fd: int, pinned: Identity) -> bool:
         return Identity.of(os.fstat(fd)) == pinned
     except OSError:
         return False
+
+
+class FileSource:
+    """Bytes of one pinned, open file; every read re-checks the pin."""
+
+    def __init__(self, fd: int, pinned: Identity):
+        self.fd = fd
+        self.pinned = pinned
+
+    def read(self, offset: int, size: int) -> bytes:
+        if not still_pinned(self.fd, self.pinned):
+            raise PayloadDrift("file changed during transfer")
+        data = os.pread(self.fd, size, offset)
+        if len(data) != size:
+            raise PayloadDrift("file shrank during transfer")
+        return data
+
+    def close(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
 
 
 def sha256_of(path: str | os.PathLike, progress=None, chunk: int = 1 << 20) -> str:

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from shares import payloads, ranges, tokens
+from shares import payloads, ranges, slots, tokens
 from shares.models import Download, Share
 
 log = logging.getLogger("pasla")
@@ -132,9 +132,29 @@ class Outcome:
     status: int
     share: Share | None = None
     selection: ranges.Selection | None = None
-    fd: int | None = None
+    source: object | None = None
     download_id: int | None = None
+    slot_id: int | None = None
     reason: str = ""
+
+
+def validator_of(share: Share) -> str:
+    """The strong ETag of what the share serves (a file, or an archive of a tree)."""
+    if share.kind == Share.Kind.DIRECTORY:
+        from shares.archives import pinning
+
+        return pinning.archive_etag(share.id, share.archive_format, share.manifest)
+    return pinned_identity(share).etag(share.id)
+
+
+def open_source(share: Share, start: int, end: int):
+    """A reader for the share's bytes; raises PayloadChanged if anything drifted."""
+    if share.kind == Share.Kind.DIRECTORY:
+        from shares.archives.source import open_archive
+
+        return open_archive(share, start, end)
+    fd = payloads.open_verified(share.path, pinned_identity(share))
+    return payloads.FileSource(fd, pinned_identity(share))
 
 
 def prepare_download(
@@ -143,30 +163,31 @@ def prepare_download(
     """Everything that needs the database before the first byte, in one thread hop."""
     if not share.is_live:
         return Outcome(410, share, reason=share.effective_state)
-    identity = pinned_identity(share)
-    etag = identity.etag(share.id)
+    etag = validator_of(share)
     last_modified = http_date_of(share.mtime_ns)
-    try:
-        fd = payloads.open_verified(share.path, identity)
-    except (payloads.PayloadChanged, OSError) as exc:
-        log.error("share %s: refusing to serve, %s", share.id, exc)
-        return Outcome(500, share, reason="changed")
     selection = ranges.FULL
     if method == "GET":
         selection = ranges.select(range_header, if_range, share.size, etag, last_modified)
-    if isinstance(selection, ranges.Unsatisfiable) or method == "HEAD":
-        os.close(fd)
-        return Outcome(416 if method == "GET" else 200, share, selection)
-    if not share.claim_slot():
-        os.close(fd)
-        share.refresh_from_db()
-        return Outcome(410, share, reason=share.effective_state if not share.is_live else "exhausted")
     if isinstance(selection, ranges.Partial):
         start, end, status = selection.start, selection.end, 206
     else:
         start, end, status = 0, share.size - 1, 200
+    try:
+        source = open_source(share, start, end)
+    except (payloads.PayloadChanged, OSError) as exc:
+        log.error("share %s: refusing to serve, %s", share.id, exc)
+        return Outcome(500, share, reason="changed")
+    if isinstance(selection, ranges.Unsatisfiable) or method == "HEAD":
+        source.close()
+        return Outcome(416 if method == "GET" else 200, share, selection)
+    slot = slots.grant(share, client_ip=client_ip, validator=etag, start=start, end=end + 1)
+    if slot is None:
+        source.close()
+        share.refresh_from_db()
+        return Outcome(410, share, reason=share.effective_state if not share.is_live else "exhausted")
     row = Download.objects.create(
         share=share,
+        slot=slot,
         client_ip=client_ip,
         user_agent=user_agent[:200],
         status=status,
@@ -174,11 +195,16 @@ def prepare_download(
         range_end=end,
         pid=os.getpid(),
     )
-    return Outcome(status, share, selection, fd=fd, download_id=row.pk)
+    return Outcome(status, share, selection, source=source, download_id=row.pk, slot_id=slot.pk)
 
 
-def finish_download(download_id: int, share_id: str, sent: int, outcome: str) -> None:
+def finish_download(
+    download_id: int, share_id: str, sent: int, outcome: str, slot_id: int | None = None, start: int = 0
+) -> None:
     try:
+        if slot_id is not None:
+            size = Share.objects.filter(pk=share_id).values_list("size", flat=True).first() or 0
+            slots.release(slot_id, size=size, intervals=[(start, start + sent)], sent=sent)
         Download.objects.filter(pk=download_id).update(
             bytes_sent=sent, outcome=outcome, finished_at=timezone.now()
         )
@@ -202,7 +228,9 @@ def settle(share_id: str) -> str | None:
     """The watchdog's question: has this share ended? Returns its end state.
 
     Time runs out by the clock; a capped share is exhausted once every slot
-    is taken and no download is still running.
+    is taken, every slot has delivered the whole payload, and no download is
+    still running. A slot cut short keeps the share alive (until its time is
+    over) so its owner can resume.
     """
     Share.objects.expire_due()
     share = Share.objects.filter(pk=share_id).first()
@@ -210,7 +238,12 @@ def settle(share_id: str) -> str | None:
         return Share.State.REVOKED
     if share.state != Share.State.LIVE:
         return share.state
-    if share.is_capped and share.slots_used >= share.max_downloads and not share_has_transfers(share):
+    if (
+        share.is_capped
+        and share.slots_used >= share.max_downloads
+        and not share_has_transfers(share)
+        and not slots.unfinished_exist(share)
+    ):
         share.end(Share.State.EXHAUSTED)
         return Share.State.EXHAUSTED
     return None

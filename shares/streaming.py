@@ -1,45 +1,41 @@
-"""The body of a download: an async generator of pread chunks.
+"""The body of a download: an async generator of chunks from a payload source.
 
 Reads run on the executor so a slow disk never blocks the event loop; the
 server's send() waits while the client's socket is full, so at most about
-one chunk per connection sits in memory. Totals reach the database once,
-when the transfer ends, however it ends.
+one chunk per connection sits in memory. Each chunk is taken from the
+download slot's account before it is read, so parallel requests of one slot
+never send the same bytes beyond the slot's allowance. Totals (and the byte
+range actually sent, which is what lets a cut download resume on the same
+slot) reach the database once, when the transfer ends, however it ends.
 """
 
 import asyncio
 import logging
-import os
 
-from shares import payloads
+from shares import slots
 from shares.live import board
 from shares.models import Download
+from shares.payloads import PayloadDrift
 from shares.services import finish_download
 
 log = logging.getLogger("pasla")
 
-
-class PayloadDrift(Exception):
-    """The file changed while it was being sent: the response must break."""
+__all__ = ["PayloadDrift", "SlotSpent", "body_chunks"]
 
 
-def _read(fd: int, size: int, offset: int, pinned: payloads.Identity) -> bytes:
-    if not payloads.still_pinned(fd, pinned):
-        raise PayloadDrift("file changed during transfer")
-    data = os.pread(fd, size, offset)
-    if len(data) != size:
-        raise PayloadDrift("file shrank during transfer")
-    return data
+class SlotSpent(Exception):
+    """The slot may not send these bytes again: the response must break."""
 
 
-async def file_chunks(
+async def body_chunks(
     *,
-    fd: int,
+    source,
     start: int,
     length: int,
     chunk_size: int,
-    pinned: payloads.Identity,
     share_id: str,
     download_id: int,
+    slot_id: int,
     client_ip: str,
 ):
     loop = asyncio.get_running_loop()
@@ -49,19 +45,21 @@ async def file_chunks(
     try:
         while sent < length:
             size = min(chunk_size, length - sent)
-            data = await loop.run_in_executor(None, _read, fd, size, start + sent, pinned)
+            if not slots.take(slot_id, start + sent, size):
+                raise SlotSpent("re-send allowance of the slot used up")
+            data = await loop.run_in_executor(None, source.read, start + sent, size)
             yield data
             # Control returns here once send() has handed the chunk to a
             # socket that had room for it.
             sent += size
             board.progress(share_id, size)
         outcome = Download.Outcome.COMPLETE
-    except PayloadDrift as exc:
+    except (PayloadDrift, SlotSpent) as exc:
         outcome = Download.Outcome.FAILED
         log.error("share %s: download %s broken off: %s", share_id, download_id, exc)
         raise
     finally:
-        os.close(fd)
+        source.close()
         board.end(share_id, sent, outcome == Download.Outcome.COMPLETE, client_ip)
         # Not awaited: this may run while the task is being cancelled.
-        loop.run_in_executor(None, finish_download, download_id, share_id, sent, outcome)
+        loop.run_in_executor(None, finish_download, download_id, share_id, sent, outcome, slot_id, start)

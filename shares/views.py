@@ -8,7 +8,7 @@ from django.http import HttpResponse, StreamingHttpResponse
 from django.utils.http import content_disposition_header
 
 from shares import ranges, responses, runtime, services
-from shares.streaming import file_chunks
+from shares.streaming import body_chunks
 
 
 def db(fn):
@@ -17,13 +17,12 @@ def db(fn):
 
 
 def representation_headers(share) -> dict[str, str]:
-    identity = services.pinned_identity(share)
     content_type, _ = mimetypes.guess_type(share.name, strict=False)
     headers = {
         "Content-Type": content_type or "application/octet-stream",
         "Content-Disposition": content_disposition_header(True, share.name),
         "Accept-Ranges": "bytes",
-        "ETag": identity.etag(share.id),
+        "ETag": services.validator_of(share),
         "Last-Modified": services.http_date_of(share.mtime_ns),
         "Cache-Control": "no-store",
         # A shared .html or .svg must never run in our origin.
@@ -78,14 +77,14 @@ async def download(request, token: str, name: str):
         response = HttpResponse(status=200)
     else:
         response = StreamingHttpResponse(
-            file_chunks(
-                fd=outcome.fd,
+            body_chunks(
+                source=outcome.source,
                 start=start,
                 length=length,
                 chunk_size=settings.PASLA_LIMITS.chunk_size,
-                pinned=services.pinned_identity(share),
                 share_id=share.id,
                 download_id=outcome.download_id,
+                slot_id=outcome.slot_id,
                 client_ip=request.client_ip,
             ),
             status=outcome.status,

@@ -13,6 +13,7 @@ import signal
 import socket
 import sqlite3
 import ssl
+import struct
 import subprocess
 import sys
 import time
@@ -153,6 +154,38 @@ class Served:
         if self.info.get("scheme") == "https":
             return self.https_request(method, path, headers, body, source=source)
         return self.request(method, path, headers, body, source=source)
+
+    def cut_download(self, body_bytes: int, headers=None, source=None, path=None) -> tuple[int, bytes]:
+        """GET, read `body_bytes` of the body, then drop the connection (RST).
+
+        A small receive buffer keeps what the server had already pushed into
+        the network close to what a real reader that was cut off had lost.
+        Returns (status, the body bytes received).
+        """
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
+        sock.settimeout(30)
+        sock.bind((source or "127.0.0.1", 0))
+        sock.connect(("127.0.0.1", self.port))
+        lines = [f"GET {path or self.path} HTTP/1.1", f"Host: 127.0.0.1:{self.port}", "Connection: close"]
+        lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
+        sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
+        raw = b""
+        while b"\r\n\r\n" not in raw:
+            data = sock.recv(65536)
+            if not data:
+                break
+            raw += data
+        head, _, body = raw.partition(b"\r\n\r\n")
+        status = int(head.split(b" ", 2)[1])
+        while len(body) < body_bytes:
+            data = sock.recv(min(65536, body_bytes - len(body)))
+            if not data:
+                break
+            body += data
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        sock.close()
+        return status, body[:body_bytes]
 
     def db(self) -> sqlite3.Connection:
         return sqlite3.connect(f"file:{self.data_dir / 'pasla.sqlite3'}?mode=ro", uri=True, timeout=10)

@@ -1,0 +1,82 @@
+"""Download slots: who may continue which delivery, and what it covered.
+
+A slot belongs to one client identity and one validator (ETag). A request
+from the same identity for the same validator continues the newest such
+slot when the bytes it asks for are mostly not yet covered; anything else
+claims a new slot with `Share.claim_slot()`, the one atomic truth for the
+cap. The decision runs in a transaction holding the share row (SELECT ...
+FOR UPDATE on PostgreSQL; SQLite's IMMEDIATE transactions lock at BEGIN),
+so parallel requests of one client agree on a single slot.
+"""
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from shares import coverage
+from shares.models import Share, Slot
+from shares.slot_ledger import ledger
+
+
+def allowance(share: Share) -> int:
+    return coverage.allowance_for(share.size, settings.PASLA_LIMITS.resume_overlap)
+
+
+def _current_account(slot: Slot, share: Share) -> coverage.SlotAccount:
+    return ledger.view(slot.pk) or slot.account(allowance(share))
+
+
+def grant(share: Share, *, client_ip: str, validator: str, start: int, end: int) -> Slot | None:
+    """The slot a request for bytes [start, end) is served under, or None (410).
+
+    The returned slot is attached to this process's ledger; the caller must
+    `release()` it when the transfer ends.
+    """
+    with transaction.atomic():
+        locked = Share.objects.select_for_update().filter(pk=share.pk).first()
+        if locked is None or not locked.is_live:
+            return None
+        slot = (
+            Slot.objects.filter(share=locked, client_ip=client_ip, validator=validator)
+            .order_by("-created_at", "-pk")
+            .first()
+        )
+        if slot is not None:
+            slot.share = locked
+            account = _current_account(slot, locked)
+            if account.may_continue(start, end):
+                ledger.attach(slot.pk, account)
+                return slot
+        if not locked.claim_slot():
+            return None
+        share.slots_used = locked.slots_used
+        slot = Slot.objects.create(
+            share=locked, client_ip=client_ip, validator=validator, complete=locked.size == 0
+        )
+        ledger.attach(slot.pk, slot.account(allowance(locked)))
+        return slot
+
+
+def take(slot_id: int, start: int, count: int) -> bool:
+    """Account for bytes about to be sent; False when the slot's re-send budget is spent."""
+    return ledger.take(slot_id, start, count)
+
+
+def release(slot_id: int, *, size: int, intervals: list, sent: int) -> None:
+    """A request under the slot ended: store the bytes it actually sent."""
+    ledger.detach(slot_id)
+    with transaction.atomic():
+        slot = Slot.objects.select_for_update().filter(pk=slot_id).first()
+        if slot is None:
+            return
+        covered = coverage.normalize([*slot.covered, *intervals])
+        Slot.objects.filter(pk=slot_id).update(
+            covered=[list(pair) for pair in covered],
+            sent=slot.sent + sent,
+            complete=coverage.covers_all(covered, size),
+            updated_at=timezone.now(),
+        )
+
+
+def unfinished_exist(share: Share) -> bool:
+    return share.slots.filter(complete=False).exists()
