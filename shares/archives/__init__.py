@@ -1,0 +1,1 @@
+"""Directories served as archives produced on the fly, with a size known up front."""
