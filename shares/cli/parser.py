@@ -24,13 +24,14 @@ class Parser(argparse.ArgumentParser):
 def share_parser() -> Parser:
     p = Parser(
         prog="manage.py pasla",
-        description="Share a file through a token URL that dies by time or by download count.",
+        description="Share a file, or a directory as a streamed archive, through a token URL "
+        "that dies by time or by download count.",
         epilog="Subcommands: 'pasla list', 'pasla stop ID', 'pasla stop --all'. "
         "Defaults for duration, max_downloads, port and TLS can be set in the config file "
         "($PASLA_CONFIG or ~/.config/pasla); tuning constants come from PASLA_* environment "
         "variables (see README).",
     )
-    p.add_argument("file", help="file to share")
+    p.add_argument("file", help="file or directory to share")
     # Positional defaults are None so that a value from the config file can
     # tell "not given" from "given as the default".
     p.add_argument(
@@ -79,7 +80,7 @@ def share_parser() -> Parser:
         dest="checksum",
         action="store_true",
         default=None,
-        help="compute SHA-256 whatever the size (default: files up to 1 GiB)",
+        help="compute SHA-256 whatever the size (default: files up to 1 GiB, never directories)",
     )
     checksum.add_argument("--no-checksum", dest="checksum", action="store_false", help="skip SHA-256")
     https = p.add_mutually_exclusive_group()
@@ -107,6 +108,12 @@ def share_parser() -> Parser:
         metavar="PATH",
         default=None,
         help="your PEM private key; an encrypted key's password is read from PASLA_TLS_KEY_PASSWORD",
+    )
+    p.add_argument(
+        "--archive",
+        choices=("zip", "tar"),
+        default=None,
+        help="how a directory is served: zip (default) or tar; uncompressed, streamed, exact size",
     )
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout, no banner")
     p.add_argument("--dry-run", action="store_true", help="validate, print the URL, serve nothing")

@@ -5,6 +5,8 @@ import os
 import signal
 import sys
 import urllib.parse
+from dataclasses import dataclass
+from pathlib import Path
 
 from django.conf import settings
 
@@ -59,6 +61,53 @@ def _stop_during_setup(signum, frame):
     raise SystemExit(128 + signum)
 
 
+def _archive_sha256(root, manifest, layout) -> str:
+    import hashlib
+
+    from shares.archives.source import ArchiveSource
+
+    digest = hashlib.sha256()
+    source = ArchiveSource(str(root), manifest, layout)
+    try:
+        for offset in range(0, layout.size, 1 << 20):
+            digest.update(source.read(offset, min(1 << 20, layout.size - offset)))
+    finally:
+        source.close()
+    return digest.hexdigest()
+
+
+@dataclass
+class Pinned:
+    """What the command line names, checked and pinned."""
+
+    path: Path
+    name: str
+    identity: payloads.Identity
+    kind: str = "file"
+    archive_format: str = ""
+    manifest: list | None = None
+    layout: object = None
+    skipped: int = 0
+
+
+def pin(opts) -> Pinned:
+    target = Path(opts.file)
+    if not target.is_dir():
+        if opts.archive:
+            raise CliError("--archive applies to directories only")
+        path, identity = payloads.pin_file(target)
+        return Pinned(path, path.name, identity)
+    from shares.archives import pinning
+
+    archive_format = opts.archive or "zip"
+    root, manifest, skipped = pinning.pin_directory(target)
+    layout = pinning.build_layout(archive_format, manifest)
+    name = payloads.validate_name(f"{root.name}.{archive_format}")
+    st = root.stat()
+    identity = payloads.Identity(st.st_dev, st.st_ino, layout.size, pinning.latest_mtime_ns(manifest))
+    return Pinned(root, name, identity, "directory", archive_format, manifest, layout, skipped)
+
+
 def run(opts) -> int:
     serving = serving_from(opts)
     minutes, max_downloads, port = serving.minutes, serving.max_downloads, serving.port
@@ -69,9 +118,12 @@ def run(opts) -> int:
     if tls_choice.mode == "own":
         own_pair, server_tls = tls_setup.own_certificate(tls_choice.cert, tls_choice.key, minutes)
     try:
-        path, identity = payloads.pin_file(opts.file)
+        pinned = pin(opts)
     except payloads.PayloadError as exc:
         raise CliError(str(exc)) from None
+    path, identity = pinned.path, pinned.identity
+    if pinned.skipped:
+        log.warning("%d symbolic link(s) or special file(s) left out of the archive", pinned.skipped)
 
     mode = "4" if opts.ipv4 else "6" if opts.ipv6 else "both"
     try:
@@ -83,27 +135,35 @@ def run(opts) -> int:
     try:
         actual_port = bound[0].port
         host4, host6 = url_hosts(ipv4=mode != "6", ipv6=listen.has_ipv6(bound))
-        sha256 = _checksum(path, identity.size, opts.checksum, opts.json)
+        if pinned.kind == "directory":
+            # Hashing an archive means reading every member: only on request.
+            sha256 = _archive_sha256(path, pinned.manifest, pinned.layout) if opts.checksum else ""
+        else:
+            sha256 = _checksum(path, identity.size, opts.checksum, opts.json)
+        extra = {}
+        if pinned.kind == "directory":
+            extra = {"kind": "directory", "archive": pinned.archive_format, "entries": len(pinned.manifest)}
 
         def view_for(share_id: str, token: str, dry_run: bool, pair: CertPair | None) -> ShareView:
             return ShareView(
                 id=share_id,
                 file=str(path),
-                name=path.name,
+                name=pinned.name,
                 size=identity.size,
                 port=actual_port,
                 port_auto=port is None or port == 0,
                 minutes=minutes,
                 max_downloads=max_downloads,
                 sha256=sha256,
-                url_ipv4=share_url(scheme, host4, actual_port, token, path.name),
-                url_ipv6=share_url(scheme, host6, actual_port, token, path.name),
+                url_ipv4=share_url(scheme, host4, actual_port, token, pinned.name),
+                url_ipv6=share_url(scheme, host6, actual_port, token, pinned.name),
                 dry_run=dry_run,
                 scheme=scheme,
                 cert_mode=tls_choice.mode if tls_choice.enabled else None,
                 cert_fingerprint=pair.fingerprint if pair else None,
                 cert_source=str(os.path.abspath(pair.source)) if pair and pair.source else None,
                 cert_expiry=pair.not_after if pair and pair.source else None,
+                extra=dict(extra),
             )
 
         if opts.dry_run:
@@ -125,8 +185,11 @@ def run(opts) -> int:
         signal.signal(signal.SIGTERM, _stop_during_setup)
         new = services.create_share(
             path=str(path),
-            name=path.name,
+            name=pinned.name,
             identity=identity,
+            kind=pinned.kind,
+            archive_format=pinned.archive_format,
+            manifest=pinned.manifest,
             minutes=minutes,
             max_downloads=max_downloads,
             sha256=sha256,
