@@ -5,7 +5,6 @@ the archive through a file object whose reads are HTTP Range requests.
 """
 
 import io
-import os
 import tarfile
 import zipfile
 
@@ -77,7 +76,13 @@ def test_zip64_archive_of_a_5_gib_sparse_file(pasla, huge_tree):
     assert int(resp.headers["Content-Length"]) == size
     with RangeFile(served, size) as raw, zipfile.ZipFile(io.BufferedReader(raw, 64 * 1024)) as archive:
         infos = {i.filename: i for i in archive.infolist()}
-        assert set(infos) == {"vm/", "vm/a-before.txt", "vm/disks/", "vm/disks/big.img", "vm/disks/zz-after.txt"}
+        assert set(infos) == {
+            "vm/",
+            "vm/a-before.txt",
+            "vm/disks/",
+            "vm/disks/big.img",
+            "vm/disks/zz-after.txt",
+        }
         assert infos["vm/disks/big.img"].file_size == 5 * GIB
         assert infos["vm/disks/zz-after.txt"].header_offset > 4 * GIB  # needs the ZIP64 offset
         assert archive.read("vm/disks/zz-after.txt") == b"after the big one\n"
