@@ -3,6 +3,8 @@
 Never a traceback, a path, a token or a version.
 """
 
+import secrets
+
 from django.http import HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 
@@ -20,6 +22,11 @@ MESSAGES = {
     503: ("unavailable", "Unavailable", "The server is busy; try again shortly."),
 }
 
+HINTS = {
+    403: "If you think this is a mistake, ask the person who shared the link.",
+    410: "Ask the person who shared it for a new link.",
+}
+
 GONE_DETAIL = {
     "expired": "This link has expired.",
     "exhausted": "This link has been used up: every download it allowed has been taken.",
@@ -31,8 +38,15 @@ def error(request, status: int, detail: str | None = None, headers=None) -> Http
     code, title, message = MESSAGES[status]
     message = detail or message
     if prefers_html(request.headers.get("Accept")):
-        body = render_to_string("shares/error.html", {"status": status, "title": title, "message": message})
+        nonce = secrets.token_urlsafe(16)
+        context = {"status": status, "title": title, "message": message, "nonce": nonce}
+        context["hint"] = HINTS.get(status)
+        body = render_to_string("shares/error.html", context)
         response = HttpResponse(body, status=status, content_type="text/html; charset=utf-8")
+        response["Content-Security-Policy"] = (
+            f"default-src 'none'; style-src 'nonce-{nonce}'; frame-ancestors 'none'; base-uri 'none'; "
+            "form-action 'none'"
+        )
     else:
         response = JsonResponse({"error": code, "message": message}, status=status)
     for key, value in (headers or {}).items():

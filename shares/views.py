@@ -7,7 +7,8 @@ from django.conf import settings
 from django.http import HttpResponse, StreamingHttpResponse
 from django.utils.http import content_disposition_header
 
-from shares import ranges, responses, runtime, services
+from shares import landing, ranges, responses, runtime, services
+from shares.negotiation import prefers_html
 from shares.streaming import body_chunks
 
 
@@ -39,6 +40,17 @@ def _b64(hex_digest: str) -> str:
     return base64.b64encode(bytes.fromhex(hex_digest)).decode("ascii")
 
 
+def wants_landing_page(request, share) -> bool:
+    """A browser asking for the URL gets the page; the page's own button gets the file.
+
+    Programs (curl, wget, Invoke-WebRequest) do not prefer HTML and get the
+    file directly; HEAD always describes the file and never uses a slot.
+    """
+    if request.method != "GET" or not prefers_html(request.headers.get("Accept")):
+        return False
+    return not landing.has_valid_ticket(request, share)
+
+
 async def download(request, token: str, name: str):
     share = await db(services.find_share)(token, name, runtime.scope)
     if share is None:
@@ -46,6 +58,10 @@ async def download(request, token: str, name: str):
     # The request carried the right token: the rate gate refunds it and the
     # access log names the share instead of a path digest.
     request.pasla_share_id = share.id
+    if wants_landing_page(request, share):
+        if not share.is_live:
+            return responses.gone(request, share.effective_state)
+        return landing.render(request, share)
     outcome = await db(services.prepare_download)(
         share,
         method=request.method,
