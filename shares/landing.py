@@ -59,6 +59,7 @@ def render(request, share) -> HttpResponse:
     context = {
         "nonce": nonce,
         "name": share.name,
+        "archive_format": share.archive_format if share.kind == share.Kind.DIRECTORY else "",
         "size": share.size,
         "size_human": human_bytes(share.size),
         "sha256": share.sha256,

@@ -142,3 +142,17 @@ def test_a_member_changed_mid_download_breaks_the_connection(pasla, tree):
             pass
     conn.close()
     served.wait_until(lambda: any(r["outcome"] == "failed" for r in served.downloads()))
+
+
+def test_checksum_of_a_directory_is_the_sha256_of_the_archive_served(pasla, tree):
+    served = pasla(tree, 5, "--checksum")
+    resp, body = served.request()
+    assert served.info["file_sha256"] == hashlib.sha256(body).hexdigest()
+    assert resp.headers["Repr-Digest"].startswith("sha-256=:")
+
+
+def test_directory_shares_skip_the_checksum_by_default_and_the_page_says_folder(pasla, tree):
+    served = pasla(tree, 5)
+    assert served.info["file_sha256"] is None
+    resp, page = served.request(headers={"Accept": "text/html"})
+    assert resp.status == 200 and b"folder" in page and b"not computed" in page
