@@ -214,6 +214,15 @@ def finish_download(
         connection.close_if_unusable_or_obsolete()
 
 
+def abandon(outcome: Outcome) -> None:
+    """A prepared download whose client left before the response: give it all back."""
+    if outcome.source is not None:
+        outcome.source.close()
+    start = outcome.selection.start if isinstance(outcome.selection, ranges.Partial) else 0
+    aborted = Download.Outcome.ABORTED
+    finish_download(outcome.download_id, outcome.share.id, 0, aborted, outcome.slot_id, start)
+
+
 def http_date_of(mtime_ns: int) -> str:
     from django.utils.http import http_date
 

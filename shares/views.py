@@ -1,5 +1,6 @@
 """The recipient's side: GET/HEAD of /<token>/<name>."""
 
+import asyncio
 import mimetypes
 
 from asgiref.sync import sync_to_async
@@ -9,7 +10,7 @@ from django.utils.http import content_disposition_header
 
 from shares import landing, ranges, responses, runtime, services
 from shares.negotiation import prefers_html
-from shares.streaming import body_chunks
+from shares.streaming import Transfer
 
 
 def db(fn):
@@ -40,6 +41,27 @@ def _b64(hex_digest: str) -> str:
     return base64.b64encode(bytes.fromhex(hex_digest)).decode("ascii")
 
 
+class TransferResponse(StreamingHttpResponse):
+    """Settles a transfer whose body was never iterated (the client left first)."""
+
+    transfer = None
+
+    def close(self):
+        try:
+            super().close()
+        finally:
+            if self.transfer is not None:
+                self.transfer.abandon()
+
+
+def _abandon_prepared(future) -> None:
+    if future.cancelled() or future.exception() is not None:
+        return
+    outcome = future.result()
+    if outcome.download_id is not None:
+        asyncio.get_running_loop().run_in_executor(None, services.abandon, outcome)
+
+
 def wants_landing_page(request, share) -> bool:
     """A browser asking for the URL gets the page; the page's own button gets the file.
 
@@ -62,14 +84,22 @@ async def download(request, token: str, name: str):
         if not share.is_live:
             return responses.gone(request, share.effective_state)
         return landing.render(request, share)
-    outcome = await db(services.prepare_download)(
-        share,
-        method=request.method,
-        range_header=request.headers.get("Range"),
-        if_range=request.headers.get("If-Range"),
-        client_ip=request.client_ip,
-        user_agent=request.headers.get("User-Agent", ""),
+    pending = asyncio.ensure_future(
+        db(services.prepare_download)(
+            share,
+            method=request.method,
+            range_header=request.headers.get("Range"),
+            if_range=request.headers.get("If-Range"),
+            client_ip=request.client_ip,
+            user_agent=request.headers.get("User-Agent", ""),
+        )
     )
+    try:
+        # Shielded: a client that leaves now must not strand a claimed slot.
+        outcome = await asyncio.shield(pending)
+    except asyncio.CancelledError:
+        pending.add_done_callback(_abandon_prepared)
+        raise
     if outcome.status == 410:
         return responses.gone(request, outcome.reason)
     if outcome.status == 500:
@@ -92,19 +122,18 @@ async def download(request, token: str, name: str):
     if request.method == "HEAD":
         response = HttpResponse(status=200)
     else:
-        response = StreamingHttpResponse(
-            body_chunks(
-                source=outcome.source,
-                start=start,
-                length=length,
-                chunk_size=settings.PASLA_LIMITS.chunk_size,
-                share_id=share.id,
-                download_id=outcome.download_id,
-                slot_id=outcome.slot_id,
-                client_ip=request.client_ip,
-            ),
-            status=outcome.status,
+        transfer = Transfer(
+            source=outcome.source,
+            start=start,
+            length=length,
+            chunk_size=settings.PASLA_LIMITS.chunk_size,
+            share_id=share.id,
+            download_id=outcome.download_id,
+            slot_id=outcome.slot_id,
+            client_ip=request.client_ip,
         )
+        response = TransferResponse(transfer.chunks(), status=outcome.status)
+        response.transfer = transfer
     for key, value in headers.items():
         response[key] = value
     return response

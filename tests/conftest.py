@@ -158,12 +158,12 @@ class Served:
     def cut_download(self, body_bytes: int, headers=None, source=None, path=None) -> tuple[int, bytes]:
         """GET, read `body_bytes` of the body, then drop the connection (RST).
 
-        A small receive buffer keeps what the server had already pushed into
+        A modest receive buffer keeps what the server had already pushed into
         the network close to what a real reader that was cut off had lost.
         Returns (status, the body bytes received).
         """
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 512 * 1024)
         sock.settimeout(30)
         sock.bind((source or "127.0.0.1", 0))
         sock.connect(("127.0.0.1", self.port))
@@ -179,7 +179,7 @@ class Served:
         head, _, body = raw.partition(b"\r\n\r\n")
         status = int(head.split(b" ", 2)[1])
         while len(body) < body_bytes:
-            data = sock.recv(min(65536, body_bytes - len(body)))
+            data = sock.recv(min(1 << 20, body_bytes - len(body)))
             if not data:
                 break
             body += data
