@@ -42,7 +42,7 @@ def assert_refused(result, data_dir, fragment):
         (["{file}", "-4", "-6"], "not allowed with"),
         (["{file}", "--no-such-flag"], "unrecognized arguments"),
         ([], "required"),
-        (["{dir}"], "is a directory"),
+        (["{file}", "--archive", "tar"], "--archive applies to directories only"),
         (["{fifo}"], "not a regular file"),
         (["{backslash}"], "backslash"),
         (["stop"], "share ID or --all"),

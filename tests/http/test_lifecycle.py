@@ -24,6 +24,7 @@ def drain(sock, at_least: int) -> int:
 
 
 def test_cap_is_exact_under_50_parallel_gets(pasla, sample):
+    """50 clients (a slot belongs to one client address, so 50 addresses) race for 7 slots."""
     served = pasla(sample, 5, 7)
     barrier = threading.Barrier(50)
 
@@ -111,8 +112,10 @@ def test_cap_reached_lets_the_in_flight_download_finish(pasla, tmp_path):
     assert head.startswith(b"HTTP/1.1 200")
     time.sleep(1.5)  # slot used, cap reached; watchdog has run at least twice
     assert served.proc.poll() is None, "server quit while a download was in flight"
-    resp, _ = served.request()
-    assert resp.status == 410  # still listening: the share only ends when the download does
+    # Another client: the slot is someone else's. Still listening: the share
+    # only ends when the download does.
+    resp, _ = served.request(source="127.0.0.2")
+    assert resp.status == 410
     received = len(head.split(b"\r\n\r\n", 1)[1])
     received += drain(sock, (32 << 20) - received)
     sock.close()
