@@ -154,3 +154,31 @@ def test_parallel_full_downloads_of_one_client_cannot_exceed_the_slot(pasla, big
     assert served.share_row()["slots_used"] <= 1
     assert sum(received) <= size + 16 * MIB
     assert min(received) < size  # one of them was cut off
+
+
+def test_aria2c_style_open_ended_segments_use_one_slot(pasla, big):
+    """Like aria2c -x4: one plain GET plus three `bytes=N-` requests, each
+    connection dropped once its segment has arrived (its spill past the
+    segment end is lost in buffers)."""
+    served = pasla(big, 5, "--single")
+    size = big.stat().st_size
+    bounds = [i * size // 4 for i in range(4)] + [size]
+    parts: dict[int, bytes] = {}
+
+    def segment(index):
+        headers = {"Range": f"bytes={bounds[index]}-"} if index else {}
+        status, body = served.cut_download(bounds[index + 1] - bounds[index], headers=headers)
+        assert status == (206 if index else 200)
+        parts[index] = body
+
+    threads = [threading.Thread(target=segment, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sha(b"".join(parts[i] for i in range(4))) == sha(big.read_bytes())
+    assert served.wait(timeout=15) == 0
+    row = served.share_row()
+    assert (row["slots_used"], row["state"]) == (1, "exhausted")
+    (slot,) = slots(served)
+    assert slot[3] == 1 and size <= slot[2] <= size + 16 * MIB  # re-sends stayed within the overlap
