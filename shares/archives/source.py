@@ -16,11 +16,39 @@ from shares.archives.layout import BYTES, CENTRAL, DATA, DESCRIPTOR
 from shares.payloads import O_NOFOLLOW, Identity, PayloadChanged, PayloadDrift, still_pinned
 
 READ_SIZE = 1 << 20
+# A running CRC leaves a checkpoint every STEP bytes of a member, so a resume
+# in the middle of a big member catches up from the nearest one (at most
+# STEP bytes re-read) instead of re-reading the member from its start.
+CHECKPOINT_STEP = 64 << 20
 
-# CRC of a member by its pinned identity: shared by every request of this
-# process; a changed file has another identity and is refused anyway.
+# CRC of a member by its pinned identity, and checkpoints of partial CRCs:
+# shared by every request of this process; a changed file has another
+# identity and is refused anyway.
 _crcs: dict[tuple, int] = {}
+_checkpoints: dict[tuple, dict[int, int]] = {}
 _crc_lock = threading.Lock()
+
+
+def _checkpoint_below(key: tuple, offset: int) -> tuple[int, int] | None:
+    """The latest (offset, crc) checkpoint at or before `offset`, within one step."""
+    with _crc_lock:
+        points = _checkpoints.get(key, {})
+        best = max((at for at in points if at <= offset), default=None)
+        if best is None or offset - best > CHECKPOINT_STEP:
+            return None
+        return best, points[best]
+
+
+def _leave_checkpoints(key: tuple, offset: int, data: bytes, crc_before: int, size: int) -> None:
+    boundary = (offset // CHECKPOINT_STEP + 1) * CHECKPOINT_STEP
+    end = offset + len(data)
+    found = {}
+    while boundary <= end and boundary < size:
+        found[boundary] = zlib.crc32(memoryview(data)[: boundary - offset], crc_before)
+        boundary += CHECKPOINT_STEP
+    if found:
+        with _crc_lock:
+            _checkpoints.setdefault(key, {0: 0}).update(found)
 
 
 def _identity(row: list) -> Identity:
@@ -106,21 +134,45 @@ class ArchiveSource:
             _crcs[key] = value
         return value
 
+    def _catch_up(self, index: int, key: tuple, offset: int) -> int | None:
+        """The CRC of a member's first `offset` bytes, from a checkpoint, or None."""
+        point = _checkpoint_below(key, offset)
+        if point is None:
+            return None
+        at, running = point
+        fd = self._member_fd(index)
+        while at < offset:
+            data = os.pread(fd, min(READ_SIZE, offset - at), at)
+            if not data:
+                raise PayloadDrift("a member shrank during transfer")
+            running = zlib.crc32(data, running)
+            at += len(data)
+        return running
+
     def _feed(self, index: int, offset: int, data: bytes) -> None:
-        """Keep a running CRC while a member streams from its start to its end."""
+        """Keep a running CRC while a member streams to its end, so its
+        descriptor (and the central directory) need no second read."""
+        row = self.rows[index]
+        key = tuple(row[1:])
         if offset == 0:
             running = 0
         elif self._running and self._running[:2] == (index, offset):
             running = self._running[2]
         else:
-            self._running = None
-            return
+            with _crc_lock:
+                known = key in _crcs
+            running = None if known else self._catch_up(index, key, offset)
+            if running is None:
+                self._running = None
+                return
+        size = row[pinning.SIZE]
+        _leave_checkpoints(key, offset, data, running, size)
         running = zlib.crc32(data, running)
         end = offset + len(data)
-        row = self.rows[index]
-        if end == row[pinning.SIZE]:
+        if end == size:
             with _crc_lock:
-                _crcs[tuple(row[1:])] = running
+                _crcs[key] = running
+                _checkpoints.pop(key, None)
             self._running = None
         else:
             self._running = (index, end, running)

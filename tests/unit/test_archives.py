@@ -108,3 +108,34 @@ def test_sparse_crc_matches_a_full_read(tmp_path):
         assert file_crc(fd, 8 << 20) == zlib.crc32(path.read_bytes())
     finally:
         os.close(fd)
+
+
+def test_a_resume_mid_member_catches_up_from_a_checkpoint(tmp_path, monkeypatch):
+    """The running CRC of a cut transfer leaves checkpoints; a resume far into
+    the member continues from one instead of re-reading from the start."""
+    import zlib
+
+    from shares.archives import source as source_module
+
+    monkeypatch.setattr(source_module, "CHECKPOINT_STEP", 64 * 1024)
+    root = tmp_path / "cp"
+    root.mkdir()
+    payload = os.urandom(1_000_003)
+    (root / "member.bin").write_bytes(payload)
+    root, manifest, _ = pinning.pin_directory(root)
+    layout = pinning.build_layout("zip", manifest)
+    data_segment = next(s for s in layout.segments if s.kind == "data")
+    first = ArchiveSource(str(root), manifest, layout)
+    first.read(0, data_segment.offset + 400_000)  # cut at 40 % of the member
+    first.close()
+    key = tuple(manifest[1][1:])
+    assert source_module._checkpoints[key]  # left behind by the cut transfer
+    resumed = ArchiveSource(str(root), manifest, layout)
+    reads = []
+    real_crc = source_module.file_crc
+    monkeypatch.setattr(source_module, "file_crc", lambda *a: reads.append(a) or real_crc(*a))
+    rest = resumed.read(data_segment.offset + 390_000, layout.size - data_segment.offset - 390_000)
+    resumed.close()
+    assert reads == []  # the descriptor's CRC came from the running CRC, not a full re-read
+    assert source_module._crcs[key] == zlib.crc32(payload)
+    assert len(rest) == layout.size - data_segment.offset - 390_000
