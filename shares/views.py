@@ -24,6 +24,7 @@ def representation_headers(share) -> dict[str, str]:
         "Content-Type": content_type or "application/octet-stream",
         "Content-Disposition": content_disposition_header(True, share.name),
         "Accept-Ranges": "bytes",
+        "Vary": "Accept",
         "ETag": services.validator_of(share),
         "Last-Modified": services.http_date_of(share.mtime_ns),
         "Cache-Control": "no-store",
@@ -66,9 +67,15 @@ def wants_landing_page(request, share) -> bool:
     """A browser asking for the URL gets the page; the page's own button gets the file.
 
     Programs (curl, wget, Invoke-WebRequest) do not prefer HTML and get the
-    file directly; HEAD always describes the file and never uses a slot.
+    file directly; HEAD always describes the file and never uses a slot. A
+    Range request conditioned on our validator (If-Range) is a client resuming
+    bytes of the file it already has, e.g. a browser resuming after its
+    ticket went stale: an HTML page there would be written into the file.
+    Preview bots send no such thing, and anyone may fetch without the page.
     """
     if request.method != "GET" or not prefers_html(request.headers.get("Accept")):
+        return False
+    if "Range" in request.headers and "If-Range" in request.headers:
         return False
     return not landing.has_valid_ticket(request, share)
 

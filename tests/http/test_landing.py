@@ -126,3 +126,18 @@ def test_a_used_up_link_shows_a_clear_410_page(pasla, tmp_path):
     assert "unsafe-inline" not in resp.headers["Content-Security-Policy"]
     resp, body = served.request(source="127.0.0.2")
     assert resp.status == 410 and resp.headers["Content-Type"] == "application/json"
+
+
+def test_a_browser_resume_after_the_ticket_went_stale_still_gets_file_bytes(pasla, sample):
+    """GET + Range + If-Range is a resume of the file, never answered with the page."""
+    served = pasla(sample, 5)
+    resp, _ = served.request("HEAD")
+    etag = resp.headers["ETag"]
+    resp, body = served.request(
+        path=f"{served.path}?dl=6b49d200.AAAAAAAAAAAAAAAAAAAAAA",
+        headers={"Accept": CHROME_ACCEPT, "Range": "bytes=1000-", "If-Range": etag},
+    )
+    assert resp.status == 206 and body == sample.read_bytes()[1000:]
+    assert resp.headers["Vary"] == "Accept"
+    resp, page = served.request(headers={"Accept": CHROME_ACCEPT, "Range": "bytes=1000-"})
+    assert resp.status == 200 and b"<form" in page  # a bare Range is not a resume
