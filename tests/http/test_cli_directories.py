@@ -52,3 +52,17 @@ def test_help_names_directories_and_archive(data_dir):
     done = run_pasla(["--help"], data_dir)
     assert done.returncode == 0
     assert "--archive {zip,tar}" in done.stdout and "directory" in done.stdout
+
+
+def test_names_that_are_not_portable_are_refused(data_dir, tmp_path):
+    import os
+
+    for bad in (b"back\\slash.txt", b"latin1-\xe9.txt"):
+        root = tmp_path / f"shared-{len(bad)}"
+        root.mkdir()
+        fd = os.open(os.path.join(os.fsencode(root), bad), os.O_CREAT | os.O_WRONLY, 0o600)
+        os.close(fd)
+        done = run_pasla([root, "--dry-run"], data_dir)
+        assert done.returncode == 1
+        (line,) = done.stderr.splitlines()
+        assert line.startswith("pasla: error: a name under") and ("UTF-8" in line or "backslash" in line)
