@@ -9,7 +9,6 @@ import secrets
 import time
 from functools import cache
 
-import segno
 from django.conf import settings
 from django.http import HttpResponse
 from django.template.loader import render_to_string
@@ -50,6 +49,8 @@ def has_valid_ticket(request, share) -> bool:
 
 
 def qr_svg(url: str) -> str:
+    import segno  # 80 ms to import: only when a page is drawn
+
     return segno.make(url, error="m").svg_inline(scale=4, border=2, dark="#1d2430", light="#ffffff")
 
 

@@ -157,6 +157,16 @@ def open_source(share: Share, start: int, end: int):
     return payloads.FileSource(fd, pinned_identity(share))
 
 
+def payload_intact(share: Share) -> bool:
+    """Whether the share could be served right now (the landing page asks first)."""
+    try:
+        open_source(share, 0, share.size - 1).close()
+    except (payloads.PayloadChanged, OSError) as exc:
+        log.error("share %s: refusing to serve, %s", share.id, exc)
+        return False
+    return True
+
+
 def prepare_download(
     share: Share, *, method: str, range_header, if_range, client_ip: str, user_agent: str
 ) -> Outcome:

@@ -90,6 +90,8 @@ async def download(request, token: str, name: str):
     if wants_landing_page(request, share):
         if not share.is_live:
             return responses.gone(request, share.effective_state)
+        if not await db(services.payload_intact)(share):
+            return responses.error(request, 500)
         return landing.render(request, share)
     pending = asyncio.ensure_future(
         db(services.prepare_download)(
