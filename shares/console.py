@@ -60,7 +60,8 @@ class ShareView:
             "cert_source": self.cert_source,
             "cert_expiry": self.cert_expiry.isoformat() if self.cert_expiry else None,
         }
-        data.update(self.extra)
+        # banner_rows are for the terminal only; everything else in extra is a JSON key.
+        data.update({k: v for k, v in self.extra.items() if k != "banner_rows"})
         return data
 
 

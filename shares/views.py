@@ -92,7 +92,7 @@ async def download(request, token: str, name: str):
             return responses.gone(request, share.effective_state)
         if not await db(services.payload_intact)(share):
             return responses.error(request, 500)
-        return landing.render(request, share)
+        return await db(landing.render)(request, share)
     pending = asyncio.ensure_future(
         db(services.prepare_download)(
             share,

@@ -142,7 +142,11 @@ def run(opts) -> int:
             sha256 = _checksum(path, identity.size, opts.checksum, opts.json)
         extra = {}
         if pinned.kind == "directory":
-            extra = {"kind": "directory", "archive": pinned.archive_format, "entries": len(pinned.manifest)}
+            entries = len(pinned.manifest)
+            extra = {"kind": "directory", "archive": pinned.archive_format, "entries": entries}
+            extra["banner_rows"] = [
+                ("Archive", f"{pinned.archive_format}, {entries} entries, stored, streamed"),
+            ]
 
         def view_for(share_id: str, token: str, dry_run: bool, pair: CertPair | None) -> ShareView:
             return ShareView(

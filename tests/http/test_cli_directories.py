@@ -45,6 +45,7 @@ def test_dry_run_json_for_a_directory_is_one_clean_object(data_dir, tmp_path):
     info = json.loads(line)
     assert info["name"] == "shared.tar" and info["kind"] == "directory" and info["archive"] == "tar"
     assert info["entries"] == 3 and info["file_sha256"] is None and info["size"] % 512 == 0
+    assert "banner_rows" not in info
     assert "left out" in done.stderr  # the symlink, on stderr only
 
 
