@@ -213,8 +213,12 @@ def finish_download(
 ) -> None:
     try:
         if slot_id is not None:
-            size = Share.objects.filter(pk=share_id).values_list("size", flat=True).first() or 0
-            slots.release(slot_id, size=size, intervals=[(start, start + sent)], sent=sent)
+            try:
+                size = Share.objects.filter(pk=share_id).values_list("size", flat=True).first() or 0
+                slots.release(slot_id, size=size, intervals=[(start, start + sent)], sent=sent)
+            except Exception:
+                # The history row below must still close, or the share could never end.
+                log.exception("share %s: could not record what download %s covered", share_id, download_id)
         Download.objects.filter(pk=download_id).update(
             bytes_sent=sent, outcome=outcome, finished_at=timezone.now()
         )
