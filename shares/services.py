@@ -209,13 +209,22 @@ def prepare_download(
 
 
 def finish_download(
-    download_id: int, share_id: str, sent: int, outcome: str, slot_id: int | None = None, start: int = 0
+    download_id: int,
+    share_id: str,
+    sent: int,
+    outcome: str,
+    slot_id: int | None = None,
+    start: int = 0,
+    slot_sent: int | None = None,
 ) -> None:
+    """Close the history row; give the slot the bytes sent under it (slot_sent,
+    from `start`; all of `sent` unless the transfer switched slots)."""
+    slot_sent = sent if slot_sent is None else slot_sent
     try:
         if slot_id is not None:
             try:
                 size = Share.objects.filter(pk=share_id).values_list("size", flat=True).first() or 0
-                slots.release(slot_id, size=size, intervals=[(start, start + sent)], sent=sent)
+                slots.release(slot_id, size=size, intervals=[(start, start + slot_sent)], sent=slot_sent)
             except Exception:
                 # The history row below must still close, or the share could never end.
                 log.exception("share %s: could not record what download %s covered", share_id, download_id)

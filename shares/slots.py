@@ -14,7 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from shares import coverage
-from shares.models import Share, Slot
+from shares.models import Download, Share, Slot
 from shares.slot_ledger import ledger
 
 
@@ -55,6 +55,39 @@ def grant(share: Share, *, client_ip: str, validator: str, start: int, end: int)
         )
         ledger.attach(slot.pk, slot.account(allowance(locked)))
         return slot
+
+
+def switch(
+    slot_id: int,
+    *,
+    share_id: str,
+    download_id: int,
+    client_ip: str,
+    validator: str,
+    request_start: int,
+    part_start: int,
+    part_sent: int,
+) -> int | None:
+    """A transfer ran out of its slot's re-send budget: continue under a new slot.
+
+    That happens to a second, simultaneous download of the same bytes by one
+    client: it is a second delivery, so it takes a slot of its own (or ends,
+    when none is left). The old slot keeps what was sent under it; the new
+    one starts with what this request had already delivered, so a full
+    download finishes it completely. Returns the new slot id, or None.
+    """
+    size = Share.objects.filter(pk=share_id).values_list("size", flat=True).first() or 0
+    release(slot_id, size=size, intervals=[(part_start, part_start + part_sent)], sent=part_sent)
+    position = part_start + part_sent
+    with transaction.atomic():
+        locked = Share.objects.select_for_update().filter(pk=share_id).first()
+        if locked is None or not locked.is_live or not locked.claim_slot():
+            return None
+        delivered = [[request_start, position]] if position > request_start else []
+        slot = Slot.objects.create(share=locked, client_ip=client_ip, validator=validator, covered=delivered)
+        ledger.attach(slot.pk, slot.account(allowance(locked)))
+        Download.objects.filter(pk=download_id).update(slot=slot)
+        return slot.pk
 
 
 def take(slot_id: int, start: int, count: int) -> bool:

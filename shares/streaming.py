@@ -32,7 +32,10 @@ class SlotSpent(Exception):
 class Transfer:
     """One response body under one slot, settled exactly once."""
 
-    def __init__(self, *, source, start, length, chunk_size, share_id, download_id, slot_id, client_ip):
+    def __init__(
+        self, *, source, start, length, chunk_size, share_id, download_id, slot_id, client_ip, validator
+    ):
+        self.validator = validator
         self.source = source
         self.start = start
         self.length = length
@@ -67,18 +70,26 @@ class Transfer:
         loop = asyncio.get_running_loop()
         start, length = self.start, self.length
         sent = 0
+        # The part of this transfer accounted to the current slot.
+        part_start, part_sent = start, 0
         outcome = Download.Outcome.ABORTED
         board.begin(self.share_id)
         try:
             while sent < length:
                 size = min(self.chunk_size, length - sent)
-                if not slots.take(self.slot_id, start + sent, size):
-                    raise SlotSpent("re-send allowance of the slot used up")
-                data = await loop.run_in_executor(None, self.source.read, start + sent, size)
+                position = start + sent
+                if not slots.take(self.slot_id, position, size):
+                    old, self.slot_id = self.slot_id, None
+                    self.slot_id = await loop.run_in_executor(None, self._switch, old, part_start, part_sent)
+                    if self.slot_id is None or not slots.take(self.slot_id, position, size):
+                        raise SlotSpent("the slot's re-send allowance is used up and no slot is left")
+                    part_start, part_sent = position, 0
+                data = await loop.run_in_executor(None, self.source.read, position, size)
                 yield data
                 # Control returns here once send() has handed the chunk to a
                 # socket that had room for it.
                 sent += size
+                part_sent += size
                 board.progress(self.share_id, size)
             outcome = Download.Outcome.COMPLETE
         except (PayloadDrift, SlotSpent) as exc:
@@ -90,5 +101,25 @@ class Transfer:
             board.end(self.share_id, sent, outcome == Download.Outcome.COMPLETE, self.client_ip)
             # Not awaited: this may run while the task is being cancelled.
             loop.run_in_executor(
-                None, finish_download, self.download_id, self.share_id, sent, outcome, self.slot_id, start
+                None,
+                finish_download,
+                self.download_id,
+                self.share_id,
+                sent,
+                outcome,
+                self.slot_id,
+                part_start,
+                part_sent,
             )
+
+    def _switch(self, old_slot: int, part_start: int, part_sent: int) -> int | None:
+        return slots.switch(
+            old_slot,
+            share_id=self.share_id,
+            download_id=self.download_id,
+            client_ip=self.client_ip,
+            validator=self.validator,
+            request_start=self.start,
+            part_start=part_start,
+            part_sent=part_sent,
+        )

@@ -140,6 +140,7 @@ async def download(request, token: str, name: str):
             download_id=outcome.download_id,
             slot_id=outcome.slot_id,
             client_ip=request.client_ip,
+            validator=headers["ETag"],
         )
         response = TransferResponse(transfer.chunks(), status=outcome.status)
         response.transfer = transfer

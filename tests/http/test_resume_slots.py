@@ -182,3 +182,25 @@ def test_aria2c_style_open_ended_segments_use_one_slot(pasla, big):
     assert (row["slots_used"], row["state"]) == (1, "exhausted")
     (slot,) = slots(served)
     assert slot[3] == 1 and size <= slot[2] <= size + 16 * MIB  # re-sends stayed within the overlap
+
+
+def test_simultaneous_duplicate_downloads_of_one_client_each_take_a_slot(pasla, sample):
+    """Three full GETs at once from one address are three deliveries: with
+    slots left each completes (the later ones move to slots of their own)."""
+    served = pasla(sample, 5, 3)
+    results = []
+
+    def fetch():
+        resp, body = served.request()
+        results.append((resp.status, sha(body)))
+
+    threads = [threading.Thread(target=fetch) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results == [(200, sha(sample.read_bytes()))] * 3
+    assert served.wait(timeout=15) == 0  # three complete slots: the share is used up
+    row = served.share_row()
+    assert (row["slots_used"], row["state"]) == (3, "exhausted")
+    assert [s[3] for s in slots(served)] == [1, 1, 1]
