@@ -113,14 +113,8 @@ def share_for_token(token: str, scope: set[str] | None) -> Share | None:
 
 def find_share(token: str, name: str, scope: set[str] | None) -> Share | None:
     """The share a URL names, or None: unknown token, wrong name, out of scope."""
-    if not tokens.looks_like_token(token):
-        return None
-    share = Share.objects.filter(token_digest=tokens.digest(token)).first()
-    if share is None or not tokens.matches(token, share.token_digest):
-        return None
-    if scope is not None and share.id not in scope:
-        return None
-    if name != share.name:
+    share = share_for_token(token, scope)
+    if share is None or name != share.name:
         return None
     return share
 
