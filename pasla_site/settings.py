@@ -87,6 +87,16 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
 
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://pasla")}
+# django-environ leaves `?key_prefix=`/`?timeout=` in lower case, where
+# Django never looks: several deployments (or test runs) sharing one Redis
+# keep apart by prefix only if it is really applied.
+for _option in ("key_prefix", "timeout", "version"):
+    if _option in CACHES["default"]:
+        CACHES["default"][_option.upper()] = CACHES["default"].pop(_option)
+if CACHES["default"]["BACKEND"].endswith("redis.RedisCache"):
+    # A Redis that stops answering must cost a request two seconds and an
+    # error, not hang it forever.
+    CACHES["default"].setdefault("OPTIONS", {}).update({"socket_timeout": 2.0, "socket_connect_timeout": 2.0})
 if CACHES["default"]["BACKEND"].endswith("locmem.LocMemCache"):
     # Rate windows and strikes are the keys here: about three per client
     # (two rate windows and a strike count), plus a remembered ban answer.

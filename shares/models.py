@@ -148,6 +148,10 @@ class Slot(models.Model):
     complete = models.BooleanField(default=False, db_index=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
+    # The worker ("host:pid") sending under this slot right now, if any.
+    # Another worker may not continue it meanwhile: the live byte account
+    # of a slot is in one process's memory (shares/slot_ledger.py).
+    worker = models.CharField(max_length=300, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -183,7 +187,10 @@ class Download(models.Model):
     outcome = models.CharField(
         max_length=16, choices=Outcome.choices, default=Outcome.IN_PROGRESS, db_index=True
     )
+    # Which process served it: after a worker dies, its supervisor closes
+    # the rows it left in progress (only its own host's, by pid).
     pid = models.IntegerField(null=True, blank=True)
+    hostname = models.CharField(max_length=255, blank=True)
 
     class Meta:
         ordering = ["-started_at"]
