@@ -6,7 +6,6 @@ import signal
 import socket
 import ssl
 import stat
-import threading
 import time
 
 import pytest
@@ -14,6 +13,8 @@ from cryptography.hazmat.primitives.serialization import Encoding
 
 from tests import certs
 from tests.conftest import cert_fingerprint, peer_certificate
+from tests.parallel import in_parallel
+from tests.sockets import closed_after
 
 
 def sha(data: bytes) -> str:
@@ -186,17 +187,12 @@ def test_idle_and_half_handshaken_sockets_do_not_delay_a_download(pasla, sample)
 def test_concurrent_tls_downloads_both_complete(pasla, sample):
     served = pasla(sample, 5, "--https")
     served.tls_context()
-    results = []
 
     def fetch():
         resp, body = served.https_request()
-        results.append((resp.status, sha(body)))
+        return resp.status, sha(body)
 
-    threads = [threading.Thread(target=fetch) for _ in range(3)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
+    results = in_parallel(fetch, [()] * 3, timeout=30)
     assert results == [(200, sha(sample.read_bytes()))] * 3
 
 
@@ -364,26 +360,13 @@ def test_list_shows_the_scheme_and_fingerprint_of_a_running_share(pasla, sample,
 # --- the connection guard's header deadline covers the handshake ---------------------------
 
 
-def closed_within(sock: socket.socket, limit: float) -> float:
-    started = time.monotonic()
-    sock.settimeout(limit)
-    try:
-        while sock.recv(4096):
-            pass
-    except ConnectionResetError:
-        pass
-    except TimeoutError:
-        raise AssertionError(f"still open after {limit}s") from None
-    return time.monotonic() - started
-
-
 @pytest.mark.parametrize("sent", [b"", b"\x16\x03\x01\x02"], ids=["silent", "half-hello"])
 def test_a_socket_that_never_finishes_its_handshake_is_cut_at_the_header_deadline(pasla, sample, sent):
     served = pasla(sample, 5, "--https", env={"PASLA_HEADER_READ_TIMEOUT": "1"})
     sock = socket.create_connection(("127.0.0.1", served.port), timeout=10)
     try:
         sock.sendall(sent)
-        assert closed_within(sock, 6) <= 1 + 1.5
+        assert closed_after(sock, 6) <= 1 + 1.5
     finally:
         sock.close()
 

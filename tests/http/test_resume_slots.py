@@ -7,9 +7,10 @@ or a re-download of bytes already delivered, needs a new one.
 import hashlib
 import os
 import subprocess
-import threading
 
 import pytest
+
+from tests.parallel import in_parallel
 
 MIB = 1 << 20
 
@@ -108,20 +109,14 @@ def test_parallel_ranges_of_one_client_share_one_slot(pasla, big):
     served = pasla(big, 5, "--single")
     size = big.stat().st_size
     bounds = [(i * size // 4, (i + 1) * size // 4 - 1) for i in range(4)]
-    parts: dict[int, bytes] = {}
 
-    def fetch(index):
-        start, end = bounds[index]
+    def fetch(start, end):
         resp, body = served.request(headers={"Range": f"bytes={start}-{end}"})
         assert resp.status == 206
-        parts[index] = body
+        return body
 
-    threads = [threading.Thread(target=fetch, args=(i,)) for i in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert sha(b"".join(parts[i] for i in range(4))) == sha(big.read_bytes())
+    parts = in_parallel(fetch, bounds)
+    assert sha(b"".join(parts)) == sha(big.read_bytes())
     assert served.wait(timeout=15) == 0
     assert served.share_row()["slots_used"] == 1
     assert served.share_row()["state"] == "exhausted"
@@ -131,7 +126,6 @@ def test_parallel_full_downloads_of_one_client_cannot_exceed_the_slot(pasla, big
     """Two simultaneous full GETs from one address share a slot, but not its bytes."""
     served = pasla(big, 5, "--single")
     size = big.stat().st_size
-    received = []
 
     def fetch():
         conn = served.connection()
@@ -143,14 +137,10 @@ def test_parallel_full_downloads_of_one_client_cannot_exceed_the_slot(pasla, big
                 got += len(chunk)
         except Exception:
             pass
-        received.append(got)
         conn.close()
+        return got
 
-    threads = [threading.Thread(target=fetch) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    received = in_parallel(fetch, [()] * 2)
     assert served.share_row()["slots_used"] <= 1
     assert sum(received) <= size + 16 * MIB
     assert min(received) < size  # one of them was cut off
@@ -163,20 +153,15 @@ def test_aria2c_style_open_ended_segments_use_one_slot(pasla, big):
     served = pasla(big, 5, "--single")
     size = big.stat().st_size
     bounds = [i * size // 4 for i in range(4)] + [size]
-    parts: dict[int, bytes] = {}
 
     def segment(index):
         headers = {"Range": f"bytes={bounds[index]}-"} if index else {}
         status, body = served.cut_download(bounds[index + 1] - bounds[index], headers=headers)
         assert status == (206 if index else 200)
-        parts[index] = body
+        return body
 
-    threads = [threading.Thread(target=segment, args=(i,)) for i in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert sha(b"".join(parts[i] for i in range(4))) == sha(big.read_bytes())
+    parts = in_parallel(segment, [(i,) for i in range(4)])
+    assert sha(b"".join(parts)) == sha(big.read_bytes())
     assert served.wait(timeout=15) == 0
     row = served.share_row()
     assert (row["slots_used"], row["state"]) == (1, "exhausted")
@@ -188,17 +173,12 @@ def test_simultaneous_duplicate_downloads_of_one_client_each_take_a_slot(pasla, 
     """Three full GETs at once from one address are three deliveries: with
     slots left each completes (the later ones move to slots of their own)."""
     served = pasla(sample, 5, 3)
-    results = []
 
     def fetch():
         resp, body = served.request()
-        results.append((resp.status, sha(body)))
+        return resp.status, sha(body)
 
-    threads = [threading.Thread(target=fetch) for _ in range(3)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    results = in_parallel(fetch, [()] * 3)
     assert results == [(200, sha(sample.read_bytes()))] * 3
     assert served.wait(timeout=15) == 0  # three complete slots: the share is used up
     row = served.share_row()

@@ -5,6 +5,8 @@ import time
 
 import pytest
 
+from tests.sockets import closed_after
+
 REQUEST = b"HEAD %s HTTP/1.1\r\nHost: x\r\n\r\n"
 
 
@@ -16,20 +18,6 @@ def is_reset(sock: socket.socket, within: float = 5) -> bool:
     except ConnectionResetError:
         return True
     return False  # an answer, or a polite close
-
-
-def closed_after(sock: socket.socket, limit: float) -> float:
-    """Seconds until the server closes this socket (EOF or reset); reads whatever comes."""
-    started = time.monotonic()
-    sock.settimeout(limit)
-    try:
-        while sock.recv(4096):
-            pass
-    except ConnectionResetError:
-        pass
-    except TimeoutError:
-        raise AssertionError(f"still open after {limit}s") from None
-    return time.monotonic() - started
 
 
 def answers(served, source="127.0.0.1") -> bool:
