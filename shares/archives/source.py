@@ -83,12 +83,19 @@ def file_crc(fd: int, size: int) -> int:
             hole_at = min(os.lseek(fd, pos, os.SEEK_HOLE), size)
         except OSError:
             hole_at = size
-        while pos < hole_at:
-            data = os.pread(fd, min(READ_SIZE, hole_at - pos), pos)
-            if not data:
-                raise PayloadDrift("a member shrank")
-            value = zlib.crc32(data, value)
-            pos += len(data)
+        value = _crc_span(fd, pos, hole_at, value)
+        pos = hole_at
+    return value
+
+
+def _crc_span(fd: int, start: int, end: int, value: int) -> int:
+    """Extend a running CRC-32 with bytes [start, end) of a member read from disk."""
+    while start < end:
+        data = os.pread(fd, min(READ_SIZE, end - start), start)
+        if not data:
+            raise PayloadDrift("a member shrank")
+        value = zlib.crc32(data, value)
+        start += len(data)
     return value
 
 
@@ -140,14 +147,7 @@ class ArchiveSource:
         if point is None:
             return None
         at, running = point
-        fd = self._member_fd(index)
-        while at < offset:
-            data = os.pread(fd, min(READ_SIZE, offset - at), at)
-            if not data:
-                raise PayloadDrift("a member shrank during transfer")
-            running = zlib.crc32(data, running)
-            at += len(data)
-        return running
+        return _crc_span(self._member_fd(index), at, offset, running)
 
     def _feed(self, index: int, offset: int, data: bytes) -> None:
         """Keep a running CRC while a member streams to its end, so its
