@@ -1,0 +1,508 @@
+"""The benchmark: pasla against another server on the same files, in one run.
+
+    .venv/bin/python bench/run.py [--quick] [--runs N]
+        [--against 'python -m http.server --bind 127.0.0.1 --directory {dir} {port}']
+
+Our server is `manage.py pasla FILE --json -p 0`, one process per test file
+(a share is one file). The other server is started from --against with
+these placeholders:
+
+    {dir}   the directory holding every bench file (one process serves all)
+    {file}  the path of one bench file: then one process per file, like ours
+    {name}  that file's name
+    {port}  a free TCP port picked by the bench
+
+Its URL is the first http:// URL it prints on stdout within a few seconds,
+else http://127.0.0.1:{port}/{name}. Runs alternate between the two servers
+and every figure is the median of --runs rounds (5 by default). CPU and RSS
+are read from /proc for the server process only (utime+stime, VmRSS);
+clients are curl processes or one asyncio process of raw sockets.
+"""
+
+import argparse
+import asyncio
+import os
+import re
+import resource
+import select
+import shlex
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+MIB = 1 << 20
+GIB = 1 << 30
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+# --- processes ------------------------------------------------------------------
+
+
+def cpu_seconds(pid: int) -> float:
+    with open(f"/proc/{pid}/stat") as fh:
+        fields = fh.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def rss_bytes(pid: int) -> int:
+    with open(f"/proc/{pid}/statm") as fh:
+        return int(fh.read().split()[1]) * PAGE
+
+
+class RssSampler:
+    """Peak RSS of a process, sampled every 20 ms in a thread."""
+
+    def __init__(self, pid: int):
+        self.pid = pid
+        self.start = rss_bytes(pid)
+        self.peak = self.start
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        while not self._stop.wait(0.02):
+            try:
+                self.peak = max(self.peak, rss_bytes(self.pid))
+            except OSError:
+                return
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, rss_bytes(self.pid))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class Server:
+    label: str
+    procs: dict = field(default_factory=dict)  # file name -> Popen
+    urls: dict = field(default_factory=dict)  # file name -> URL
+
+    def pid(self, name: str) -> int:
+        return self.procs[name].pid
+
+    def stop(self):
+        for proc in {id(p): p for p in self.procs.values()}.values():
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for proc in self.procs.values():
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def bench_env(data_dir: Path) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PASLA_")}
+    env.pop("DATABASE_URL", None)
+    env.pop("CACHE_URL", None)
+    env.update(
+        {
+            "PASLA_DATA_DIR": str(data_dir),
+            "PASLA_PUBLIC_HOST": "127.0.0.1",
+            "PYTHONUNBUFFERED": "1",
+            "HOME": str(data_dir),
+            # The 1000-client and 50-client runs come from one address.
+            "PASLA_MAX_GLOBAL_CONNECTIONS": "5000",
+            "PASLA_MAX_CONNECTIONS_PER_IP": "5000",
+            "PASLA_TRANSFER_STALL_TIMEOUT": "120",
+        }
+    )
+    return env
+
+
+def start_pasla(files: list[Path], work: Path, extra_env: dict) -> Server:
+    import json
+
+    server = Server("pasla")
+    for path in files:
+        data = work / f"data-{path.name}"
+        data.mkdir(exist_ok=True)
+        env = bench_env(data) | extra_env
+        proc = subprocess.Popen(
+            [sys.executable, str(ROOT / "manage.py"), "pasla", str(path), "600", "0", "--json", "-p", "0"],
+            cwd=ROOT,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=open(work / f"pasla-{path.name}.err", "w"),  # noqa: SIM115
+            text=True,
+        )
+        ready, _, _ = select.select([proc.stdout], [], [], 60)
+        if not ready:
+            proc.kill()
+            raise SystemExit(f"pasla did not start for {path.name}")
+        info = json.loads(proc.stdout.readline())
+        server.procs[path.name] = proc
+        server.urls[path.name] = info["url_ipv4"]
+    return server
+
+
+def start_other(template: str, files: list[Path], directory: Path, work: Path) -> Server:
+    server = Server("other")
+    per_file = "{file}" in template
+    groups = [[p] for p in files] if per_file else [files]
+    for group in groups:
+        port = free_port()
+        values = {"dir": str(directory), "port": str(port), "file": str(group[0]), "name": group[0].name}
+        argv = [part.format(**values) for part in shlex.split(template)]
+        proc = subprocess.Popen(
+            argv,
+            cwd=work,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        )
+        url = wait_for_url(proc, port, per_file)
+        for path in group:
+            server.procs[path.name] = proc
+            server.urls[path.name] = url or f"http://127.0.0.1:{port}/{urllib.parse.quote(path.name)}"
+    return server
+
+
+def wait_for_url(proc, port: int, per_file: bool, timeout: float = 15) -> str | None:
+    """Once the port accepts connections: the first URL the command printed
+    (per-file servers, like a token-URL tool), else None."""
+    deadline = time.monotonic() + timeout
+    os.set_blocking(proc.stdout.fileno(), False)
+    seen = b""
+
+    def drain():
+        nonlocal seen
+        try:
+            seen += os.read(proc.stdout.fileno(), 65536)
+        except BlockingIOError:
+            pass
+
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"--against command exited with {proc.returncode}")
+        drain()
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                pass
+        except OSError:
+            time.sleep(0.1)
+            continue
+        if not per_file:
+            return None
+        time.sleep(0.3)  # let a banner with the URL appear
+        drain()
+        match = re.search(rb"https?://[^\s)]+/[^\s)]+", seen)
+        return match.group(0).decode() if match else None
+    raise SystemExit("--against command did not start listening")
+
+
+# --- clients ----------------------------------------------------------------------
+
+
+def curl_get(url: str) -> tuple[float, int]:
+    """(seconds, bytes) of one GET with curl to /dev/null."""
+    out = subprocess.run(
+        ["curl", "-s", "-o", "/dev/null", "-w", "%{time_total} %{size_download} %{http_code}", url],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    if out[2] not in ("200", "206"):
+        raise SystemExit(f"curl got HTTP {out[2]}")
+    return float(out[0]), int(out[1])
+
+
+def split_url(url: str) -> tuple[int, str]:
+    parts = urllib.parse.urlsplit(url)
+    return parts.port or 80, parts.path
+
+
+def request_bytes(url: str) -> bytes:
+    port, path = split_url(url)
+    return f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n".encode()
+
+
+def ttfb_samples(url: str, count: int) -> list[float]:
+    """Fresh connection per request; seconds from connect() to the first response byte."""
+    port, _ = split_url(url)
+    raw = request_bytes(url)
+    samples = []
+    for _ in range(count):
+        began = time.perf_counter()
+        with socket.create_connection(("127.0.0.1", port)) as sock:
+            sock.sendall(raw)
+            sock.recv(1)
+            samples.append(time.perf_counter() - began)
+            while sock.recv(65536):
+                pass
+    return samples
+
+
+async def _slow_client(port, raw, rate, size, sem, results, index, rcvbuf):
+    async with sem:  # connect in waves: a burst of SYNs only measures the backlog
+        loop = asyncio.get_running_loop()
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        sock.setblocking(False)
+        await loop.sock_connect(sock, ("127.0.0.1", port))
+    try:
+        await loop.sock_sendall(sock, raw)
+        got = 0
+        head = b""
+        while b"\r\n\r\n" not in head:
+            data = await loop.sock_recv(sock, 65536)
+            if not data:
+                results[index] = -1
+                return
+            head += data
+        got = len(head.partition(b"\r\n\r\n")[2])
+        step = max(1, int(rate / 10))
+        next_at = loop.time()
+        while got < size:
+            data = await loop.sock_recv(sock, min(step, size - got))
+            if not data:
+                break
+            got += len(data)
+            next_at += len(data) / rate
+            delay = next_at - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+        results[index] = got
+    finally:
+        sock.close()
+
+
+async def _slow_clients(url, clients, rate, size, rcvbuf):
+    port, _ = split_url(url)
+    raw = request_bytes(url)
+    sem = asyncio.Semaphore(50)
+    results = [0] * clients
+    await asyncio.gather(
+        *(_slow_client(port, raw, rate, size, sem, results, i, rcvbuf) for i in range(clients)),
+        return_exceptions=True,
+    )
+    return results
+
+
+def slow_clients(url: str, clients: int, rate: float, size: int, rcvbuf: int = 64 * 1024) -> list[int]:
+    return asyncio.run(_slow_clients(url, clients, rate, size, rcvbuf))
+
+
+def slow_reader(url: str, rate: float, seconds: float) -> int:
+    """One client reading at `rate` bytes/s for `seconds`, then leaving."""
+    port, _ = split_url(url)
+    sock = socket.create_connection(("127.0.0.1", port))
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
+    sock.sendall(request_bytes(url))
+    got = 0
+    began = time.monotonic()
+    while time.monotonic() - began < seconds:
+        data = sock.recv(int(rate / 20))
+        if not data:
+            break
+        got += len(data)
+        delay = began + got / rate - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+    sock.close()
+    return got
+
+
+# --- measurements -------------------------------------------------------------------
+
+
+def m_single(server: Server, name: str) -> dict:
+    pid = server.pid(name)
+    cpu0 = cpu_seconds(pid)
+    seconds, size = curl_get(server.urls[name])
+    cpu = cpu_seconds(pid) - cpu0
+    return {"single MB/s": size / seconds / 1e6, "CPU s/GiB": cpu / (size / GIB)}
+
+
+def m_slow_one(server: Server, name: str, seconds: float) -> dict:
+    pid = server.pid(name)
+    before = rss_bytes(pid)
+    with RssSampler(pid) as sampler:
+        slow_reader(server.urls[name], 2e6, seconds)
+    return {"slow RSS growth MiB": (sampler.peak - before) / MIB}
+
+
+def m_parallel(server: Server, name: str, clients: int) -> dict:
+    pid = server.pid(name)
+    url = server.urls[name]
+    with RssSampler(pid) as sampler:
+        began = time.perf_counter()
+        procs = [
+            subprocess.Popen(
+                ["curl", "-s", "-o", "/dev/null", "-w", "%{size_download}", url],
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(clients)
+        ]
+        total = sum(int(p.communicate()[0] or 0) for p in procs)
+        elapsed = time.perf_counter() - began
+    return {
+        f"{clients}x aggregate MB/s": total / elapsed / 1e6,
+        f"{clients}x peak RSS MiB": sampler.peak / MIB,
+    }
+
+
+def m_many_slow(server: Server, name: str, size: int, clients: int, rate: float) -> dict:
+    pid = server.pid(name)
+    with RssSampler(pid) as sampler:
+        results = slow_clients(server.urls[name], clients, rate, size)
+    complete = sum(1 for r in results if r == size)
+    return {f"{clients} slow peak RSS MiB": sampler.peak / MIB, f"{clients} slow complete": complete}
+
+
+def m_ttfb(server: Server, name: str, count: int) -> dict:
+    samples = sorted(ttfb_samples(server.urls[name], count))
+    return {
+        "TTFB p50 ms": samples[len(samples) // 2] * 1000,
+        "TTFB p90 ms": samples[int(len(samples) * 0.9)] * 1000,
+    }
+
+
+# --- the run ----------------------------------------------------------------------------
+
+
+def make_file(path: Path, size: int) -> Path:
+    block = os.urandom(MIB)
+    with open(path, "wb") as fh:
+        left = size
+        while left > 0:
+            fh.write(block[: min(MIB, left)])
+            left -= MIB
+    return path
+
+
+def raise_fd_limit():
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+def median_table(rows: dict[str, dict[str, list]], labels: list[str]) -> str:
+    metrics = []
+    for label in labels:
+        for key in rows.get(label, {}):
+            if key not in metrics:
+                metrics.append(key)
+    width = max(len(m) for m in metrics) + 2
+    head = f"{'metric':<{width}}" + "".join(f"{label:>14}" for label in labels)
+    if len(labels) == 2:
+        head += f"{'ratio':>10}"
+    lines = [head, "-" * len(head)]
+    for metric in metrics:
+        values = []
+        for label in labels:
+            samples = rows.get(label, {}).get(metric)
+            values.append(statistics.median(samples) if samples else None)
+        cells = (f"{v:>14.2f}" if v is not None else f"{'-':>14}" for v in values)
+        line = f"{metric:<{width}}" + "".join(cells)
+        if len(labels) == 2 and values[0] is not None and values[1]:
+            line += f"{values[0] / values[1]:>9.2f}x"
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--against", help="command line of another server (see placeholders above)")
+    parser.add_argument("--runs", type=int, default=5, help="rounds per measurement (median)")
+    parser.add_argument("--quick", action="store_true", help="smaller files and fewer clients")
+    parser.add_argument("--only", default="", help="comma list: single,slow,parallel,many,ttfb,dir")
+    parser.add_argument("--env", action="append", default=[], help="extra KEY=VALUE for pasla")
+    args = parser.parse_args(argv)
+    if args.runs < 1:
+        print("bench: --runs must be at least 1", file=sys.stderr)
+        return 1
+    raise_fd_limit()
+    only = set(filter(None, args.only.split(",")))
+
+    def wanted(name):
+        return not only or name in only
+
+    big_size = 256 * MIB if args.quick else GIB
+    par_clients = 10 if args.quick else 50
+    many_clients = 200 if args.quick else 1000
+    many_size = 2 * MIB
+    slow_seconds = 4 if args.quick else 8
+    ttfb_count = 100 if args.quick else 200
+
+    with tempfile.TemporaryDirectory(prefix="pasla-bench-") as tmp:
+        work = Path(tmp)
+        files_dir = work / "files"
+        files_dir.mkdir()
+        big = make_file(files_dir / "big.bin", big_size)
+        m64 = make_file(files_dir / "m64.bin", 64 * MIB)
+        many = make_file(files_dir / "many.bin", many_size)
+        tiny = make_file(files_dir / "tiny.bin", 1024)
+        files = [big, m64, many, tiny]
+        extra = dict(item.split("=", 1) for item in args.env)
+        labels = ["pasla", "other"] if args.against else ["pasla"]
+        rows: dict[str, dict[str, list]] = {label: {} for label in labels}
+
+        def record(label, result):
+            for key, value in result.items():
+                rows[label].setdefault(key, []).append(value)
+
+        servers = []
+        try:
+            servers.append(start_pasla(files, work, extra))
+            if args.against:
+                servers.append(start_other(args.against, files, files_dir, work))
+            # Warm the page cache and each server's first-request imports.
+            for server in servers:
+                for path in files:
+                    curl_get(server.urls[path.name])
+            for round_no in range(args.runs):
+                order = servers if round_no % 2 == 0 else servers[::-1]
+                for server in order:
+                    if wanted("single"):
+                        record(server.label, m_single(server, big.name))
+                    if wanted("ttfb"):
+                        record(server.label, m_ttfb(server, tiny.name, ttfb_count))
+                    if wanted("parallel"):
+                        record(server.label, m_parallel(server, m64.name, par_clients))
+                    if wanted("slow") and round_no < 2:
+                        record(server.label, m_slow_one(server, big.name, slow_seconds))
+                    if wanted("many") and round_no < (1 if args.quick else 2):
+                        record(server.label, m_many_slow(server, many.name, many_size, many_clients, 100e3))
+                print(f"round {round_no + 1}/{args.runs} done", file=sys.stderr)
+        finally:
+            for server in servers:
+                server.stop()
+        if wanted("dir") and not args.quick:
+            from bench.first_byte_dir import first_byte_dir
+
+            for fmt in ("zip", "tar"):
+                result = first_byte_dir(2 * GIB, 8, fmt)
+                rows["pasla"][f"2 GiB dir first byte ms ({fmt})"] = [result["first_byte_seconds"] * 1000]
+    print(f"# {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {os.cpu_count()} cores, medians of runs")
+    print(median_table(rows, labels))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
