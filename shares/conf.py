@@ -31,6 +31,8 @@ class Limits:
     # connection is cut, multi-connection overlap); capped at half the file.
     resume_overlap: int = 16 << 20
     drain_timeout: float = 300.0
+    # How long `pasla -d` waits for its background server to accept connections.
+    detach_timeout: float = 60.0
 
 
 # (minimum, maximum) for each field; values outside are a configuration error.
@@ -50,6 +52,7 @@ BOUNDS = {
     "chunk_size": (4096, 16 << 20),
     "resume_overlap": (0, 1 << 30),
     "drain_timeout": (0, 86_400),
+    "detach_timeout": (1, 3600),
 }
 
 

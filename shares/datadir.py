@@ -5,6 +5,7 @@ database, the secret key and daemon logs are never readable by other users.
 """
 
 import os
+import re
 import secrets
 from pathlib import Path
 
@@ -53,3 +54,29 @@ def secret_key(directory: Path) -> str:
     finally:
         os.unlink(tmp)
     return key
+
+
+# --- logs of detached servers ---------------------------------------------
+
+_SHARE_ID = re.compile(r"^[0-9a-f]{6,16}$")
+
+
+def logs_dir(directory: Path) -> Path:
+    path = directory / "logs"
+    path.mkdir(mode=0o700, exist_ok=True)
+    os.chmod(path, 0o700)
+    return path
+
+
+def share_log(directory: Path, share_id: str) -> Path:
+    """Where a detached server's log lives once its share id is known."""
+    if not _SHARE_ID.match(share_id):
+        raise ValueError("not a share id")
+    return logs_dir(directory) / f"{share_id}.log"
+
+
+def remove_share_log(directory: Path, share_id: str) -> None:
+    try:
+        share_log(directory, share_id).unlink()
+    except (FileNotFoundError, ValueError):
+        pass

@@ -26,6 +26,9 @@ class Share(models.Model):
         EXPIRED = "expired"
         EXHAUSTED = "exhausted"
         REVOKED = "revoked"
+        # Its server process was found gone (killed hard, machine crashed)
+        # by `pasla list`, `stop`, or the admin.
+        DEAD = "dead"
 
     class Kind(models.TextChoices):
         FILE = "file"
@@ -57,6 +60,9 @@ class Share(models.Model):
     # Who serves it: the foreground/detached process, or a shared server.
     pid = models.IntegerField(null=True, blank=True)
     hostname = models.CharField(max_length=255, blank=True)
+    # Tells the recorded pid from a later process that got the same number
+    # (see shares/processes.py).
+    process_stamp = models.CharField(max_length=80, blank=True)
     port = models.PositiveIntegerField(null=True, blank=True)
     scheme = models.CharField(max_length=5, default="http")
     cert_fingerprint = models.CharField(max_length=200, blank=True)

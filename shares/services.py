@@ -3,6 +3,7 @@
 import fcntl
 import logging
 import os
+import signal
 import socket
 from dataclasses import dataclass
 from datetime import timedelta
@@ -11,7 +12,7 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from shares import payloads, ranges, slots, tokens
+from shares import payloads, processes, ranges, slots, tokens
 from shares.models import Download, Share
 
 log = logging.getLogger("pasla")
@@ -98,6 +99,7 @@ def create_share(
             max_downloads=max_downloads,
             pid=os.getpid(),
             hostname=socket.gethostname(),
+            process_stamp=processes.own_stamp(),
             port=port,
             scheme=scheme,
             cert_fingerprint=cert_fingerprint,
@@ -297,18 +299,168 @@ def revoke(share: Share) -> bool:
     return share.end(Share.State.REVOKED)
 
 
+# --- the operator's side: the CLI and the admin call exactly these -----------
+
+
+class OperatorError(ValueError):
+    """An operator action that cannot be done as asked (shown as one line)."""
+
+
+def server_liveness(share: Share) -> processes.Liveness:
+    return processes.liveness(share.pid, share.hostname, share.process_stamp)
+
+
+def stop_share(share: Share) -> bool:
+    """Revoke, then nudge its server so it need not wait for the watchdog.
+
+    The database change alone is enough (the watchdog polls it); the
+    signal only matters for speed. Never signals this process itself (the
+    admin runs inside a share's server) nor a pid that now belongs to
+    another process.
+    """
+    changed = revoke(share)
+    if share.pid and share.pid != os.getpid() and server_liveness(share) == processes.Liveness.ALIVE:
+        try:
+            os.kill(share.pid, signal.SIGTERM)
+        except (ProcessLookupError, PermissionError):
+            pass
+    return changed
+
+
+def _close_orphaned_downloads(share_id: str) -> None:
+    Download.objects.filter(share_id=share_id, outcome=Download.Outcome.IN_PROGRESS).update(
+        outcome=Download.Outcome.INTERRUPTED, finished_at=timezone.now()
+    )
+
+
+def bury_dead_servers() -> list[Share]:
+    """Live shares whose server process on this machine is gone: mark them dead.
+
+    A hard kill (SIGKILL, OOM, power loss) runs no cleanup, so the next
+    `list`, `stop`, start or admin page does it: the row ends as "dead",
+    its unfinished downloads as interrupted, and its key material goes.
+    Returns the shares it buried (with their state as it was found).
+    """
+    buried = []
+    for share in Share.objects.filter(state=Share.State.LIVE).exclude(pid=None):
+        if server_liveness(share) != processes.Liveness.DEAD:
+            continue
+        if share.end(Share.State.DEAD):
+            _close_orphaned_downloads(share.id)
+            buried.append(share)
+    return buried
+
+
+def housekeeping() -> list[Share]:
+    """Bury dead servers, mark expired shares, delete orphaned key material."""
+    buried = bury_dead_servers()
+    Share.objects.expire_due()
+    reap_tls_material()
+    return buried
+
+
+def active_transfers(share_ids) -> dict[str, int]:
+    from django.db.models import Count
+
+    rows = (
+        Download.objects.filter(share_id__in=list(share_ids), outcome=Download.Outcome.IN_PROGRESS)
+        .values("share_id")
+        .annotate(n=Count("id"))
+    )
+    return {row["share_id"]: row["n"] for row in rows}
+
+
+def extension_limit(share: Share):
+    """The latest expiry a share may be given: a year after creation, and
+    never past the certificate it is served with (clients would refuse it)."""
+    from datetime import datetime
+
+    from shares.durations import MAX_MINUTES
+
+    limit = share.created_at + timedelta(minutes=MAX_MINUTES)
+    cert_end = (share.options or {}).get("cert_not_after")
+    if cert_end:
+        limit = min(limit, datetime.fromisoformat(cert_end))
+    return limit
+
+
+def extend(share: Share, minutes: float) -> Share:
+    """Give a live share more time; OperatorError if it is over or would outlive its limits."""
+    from shares.durations import MAX_MINUTES
+
+    if not (0 < minutes <= MAX_MINUTES):
+        raise OperatorError(f"minutes must be between 1 and {MAX_MINUTES}")
+    with transaction.atomic():
+        current = Share.objects.select_for_update().get(pk=share.pk)
+        if not current.is_live:
+            raise OperatorError(f"share {current.id} is {current.effective_state}, not live")
+        new_expiry = current.expires_at + timedelta(minutes=minutes)
+        limit = extension_limit(current)
+        if new_expiry > limit:
+            raise OperatorError(f"share {current.id} cannot live past {limit:%Y-%m-%d %H:%M} UTC")
+        Share.objects.filter(pk=current.pk).update(expires_at=new_expiry)
+    share.expires_at = new_expiry
+    return share
+
+
+def add_downloads(share: Share, count: int) -> Share:
+    """Raise a capped share's cap by `count` (an unlimited share stays unlimited)."""
+    from django.db.models import F
+
+    from shares.durations import MAX_DOWNLOADS
+
+    if not (0 < count <= MAX_DOWNLOADS):
+        raise OperatorError(f"the number of downloads to add must be between 1 and {MAX_DOWNLOADS}")
+    with transaction.atomic():
+        current = Share.objects.select_for_update().get(pk=share.pk)
+        if not current.is_live:
+            raise OperatorError(f"share {current.id} is {current.effective_state}, not live")
+        if not current.is_capped:
+            raise OperatorError(f"share {current.id} has no cap to raise")
+        if current.max_downloads + count > MAX_DOWNLOADS:
+            raise OperatorError(f"the cap cannot exceed {MAX_DOWNLOADS}")
+        Share.objects.filter(pk=current.pk).update(max_downloads=F("max_downloads") + count)
+    share.refresh_from_db()
+    return share
+
+
+def unban(ban) -> None:
+    """Lift a ban; this process forgets it at once, other servers within a minute."""
+    from shares import defences
+
+    scope, ip = ban.share_id, ban.ip
+    ban.delete()
+    defences.forget_ban(scope, ip)
+
+
+def purge(older_than_days: float) -> int:
+    """Delete ended shares (history, slots and bans with them) that ended
+    more than `older_than_days` ago; returns how many shares went."""
+    from django.db.models import Q
+
+    from shares import datadir
+
+    cutoff = timezone.now() - timedelta(days=older_than_days)
+    ended = Share.objects.exclude(state=Share.State.LIVE).filter(
+        Q(ended_at__lte=cutoff) | Q(ended_at=None, expires_at__lte=cutoff)
+    )
+    ids = list(ended.values_list("id", flat=True))
+    ended.delete()
+    for share_id in ids:
+        datadir.remove_share_log(settings.DATA_DIR, share_id)
+    return len(ids)
+
+
 def tls_material_is_orphaned(share_id: str) -> bool:
     """Whether a share's ephemeral TLS directory has outlived its server.
 
     True once the share is over, gone from the database, or its serving
     process on this machine is dead (a hard kill skips every cleanup).
     """
-    from shares.tls_store import pid_alive
-
-    share = Share.objects.filter(pk=share_id).only("state", "expires_at", "pid", "hostname").first()
+    share = Share.objects.filter(pk=share_id).first()
     if share is None or not share.is_live:
         return True
-    return share.hostname == socket.gethostname() and not pid_alive(share.pid)
+    return server_liveness(share) == processes.Liveness.DEAD
 
 
 def reap_tls_material() -> list[str]:

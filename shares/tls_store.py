@@ -57,15 +57,3 @@ def reap(data_dir: Path, is_over: Callable[[str], bool]) -> list[str]:
             remove(data_dir / "tls" / share_id)
             removed.append(share_id)
     return removed
-
-
-def pid_alive(pid: int | None) -> bool:
-    if not pid or pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # exists, owned by someone else
-    return True

@@ -1,50 +1,69 @@
-"""`pasla list` and `pasla stop`: read and write the database, the control plane."""
+"""`pasla list`, `stop` and `purge`: read and write the database, the control plane."""
 
 import json
 import logging
 import sys
+import time
 
-from django.utils import timezone
+from django.conf import settings
 
-from shares import services
+from shares import datadir, services
 from shares.cli.parser import CliError
 from shares.console import human_bytes, human_duration
 from shares.models import Share
+from shares.processes import Liveness
 
 log = logging.getLogger("pasla")
+
+# How long `stop` waits for a server to exit before reporting it as draining.
+STOP_WAIT = 3.0
 
 
 def run(name: str, opts) -> int:
     services.ensure_database()
-    # A hard-killed server skipped its own cleanup; its TLS key goes now.
+    # A hard-killed server skipped its own cleanup: its row, its unfinished
+    # downloads and its TLS key are dealt with now.
+    buried = []
     try:
-        services.reap_tls_material()
+        buried = services.housekeeping()
     except Exception:
-        log.warning("could not clean up TLS material left by earlier shares", exc_info=True)
+        log.warning("could not clean up after servers that died", exc_info=True)
     if name == "list":
-        return list_shares(opts)
+        return list_shares(opts, buried)
+    if name == "purge":
+        return purge(opts)
     return stop_shares(opts)
 
 
-def list_shares(opts) -> int:
-    rows = []
-    for share in Share.objects.live():
-        rows.append(
-            {
-                "id": share.id,
-                "file": share.path,
-                "name": share.name,
-                "port": share.port,
-                "scheme": share.scheme,
-                # A detached share's banner is gone: this is where to re-read it.
-                "cert_fingerprint": share.cert_fingerprint or None,
-                "expires_in_seconds": int(share.time_left.total_seconds()),
-                "downloads": share.slots_used,
-                "max_downloads": share.max_downloads,
-                "bytes_served": share.bytes_served,
-                "pid": share.pid,
-            }
-        )
+def describe(share: Share, active: int, liveness: Liveness | None = None) -> dict:
+    log_path = datadir.share_log(settings.DATA_DIR, share.id)
+    return {
+        "id": share.id,
+        "state": share.state,
+        "file": share.path,
+        "name": share.name,
+        "port": share.port,
+        "scheme": share.scheme,
+        # A detached share's banner is gone: this is where to re-read it.
+        "cert_fingerprint": share.cert_fingerprint or None,
+        "expires_in_seconds": int(share.time_left.total_seconds()),
+        "downloads": share.slots_used,
+        "max_downloads": share.max_downloads,
+        "bytes_served": share.bytes_served,
+        "active_transfers": active,
+        "pid": share.pid,
+        "host": share.hostname,
+        "server": str(liveness or services.server_liveness(share)),
+        "log": str(log_path) if log_path.exists() else None,
+    }
+
+
+def list_shares(opts, buried: list[Share]) -> int:
+    live = list(Share.objects.live())
+    active = services.active_transfers(s.id for s in live)
+    rows = [describe(share, active.get(share.id, 0)) for share in live]
+    # Shown once, as what they were found to be; they are ended from now on.
+    rows += [describe(share, 0, Liveness.DEAD) for share in buried]
     if opts.json:
         sys.stdout.write(json.dumps(rows) + "\n")
         return 0
@@ -52,17 +71,23 @@ def list_shares(opts) -> int:
         print("No live shares.")
         return 0
     for row in rows:
+        head = f"{row['id']}  {row['name']}  {row['scheme']} port {row['port']}"
+        if row["state"] == Share.State.DEAD:
+            print(f"{head}  DEAD: its server (pid {row['pid']}) is gone; cleaned up")
+            continue
         cap = f"{row['downloads']}/{row['max_downloads'] or '∞'}"
+        where = f"pid {row['pid']}"
+        if row["server"] == Liveness.ELSEWHERE:
+            where += f" on {row['host']}"
         print(
-            f"{row['id']}  {row['name']}  {row['scheme']} port {row['port']}  "
-            f"{human_duration(row['expires_in_seconds'])} left  {cap} downloads  "
-            f"{human_bytes(row['bytes_served'])}  pid {row['pid']}"
+            f"{head}  {human_duration(row['expires_in_seconds'])} left  {cap} downloads  "
+            f"{human_bytes(row['bytes_served'])}  {row['active_transfers']} active  {where}"
         )
     return 0
 
 
 def stop_shares(opts) -> int:
-    live = Share.objects.filter(state=Share.State.LIVE, expires_at__gt=timezone.now())
+    live = Share.objects.live()
     if opts.all:
         targets = list(live)
     else:
@@ -72,6 +97,26 @@ def stop_shares(opts) -> int:
         if len(targets) > 1:
             raise CliError(f"{opts.id!r} matches {len(targets)} shares; give more of the id")
     for share in targets:
-        services.revoke(share)
-        print(f"stopped {share.id} ({share.name})")
+        services.stop_share(share)
+    # The servers notice within a second; wait a little so the answer is
+    # "stopped", not "asked to stop", in the common case.
+    deadline = time.monotonic() + STOP_WAIT
+    waiting = list(targets)
+    while waiting and time.monotonic() < deadline:
+        waiting = [s for s in waiting if services.server_liveness(s) == Liveness.ALIVE]
+        if waiting:
+            time.sleep(0.05)
+    for share in targets:
+        if share in waiting:
+            print(f"stopping {share.id} ({share.name}): letting running downloads finish")
+        else:
+            print(f"stopped {share.id} ({share.name})")
+    if not targets:
+        print("No live shares.")
+    return 0
+
+
+def purge(opts) -> int:
+    count = services.purge(opts.older_than)
+    print(f"purged {count} ended share(s) and their history")
     return 0

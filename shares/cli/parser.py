@@ -9,7 +9,7 @@ import sys
 
 from shares import __version__
 
-SUBCOMMANDS = ("list", "stop")
+SUBCOMMANDS = ("list", "stop", "purge")
 
 
 class CliError(Exception):
@@ -26,7 +26,8 @@ def share_parser() -> Parser:
         prog="manage.py pasla",
         description="Share a file, or a directory as a streamed archive, through a token URL "
         "that dies by time or by download count.",
-        epilog="Subcommands: 'pasla list', 'pasla stop ID', 'pasla stop --all'. "
+        epilog="Subcommands: 'pasla list', 'pasla stop ID', 'pasla stop --all', "
+        "'pasla purge [--older-than DAYS]'. "
         "Defaults for duration, max_downloads, port and TLS can be set in the config file "
         "($PASLA_CONFIG or ~/.config/pasla); tuning constants come from PASLA_* environment "
         "variables (see README).",
@@ -117,6 +118,14 @@ def share_parser() -> Parser:
     )
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout, no banner")
     p.add_argument("--dry-run", action="store_true", help="validate, print the URL, serve nothing")
+    p.add_argument(
+        "-d",
+        "--detach",
+        action="store_true",
+        help="serve in the background (log in the data dir); print the URL once it accepts connections",
+    )
+    # Set by -d on the background process it starts; not for people.
+    p.add_argument("--detached-child", action="store_true", help=argparse.SUPPRESS)
     return p
 
 
@@ -133,13 +142,42 @@ def stop_parser() -> Parser:
     return p
 
 
+def purge_parser() -> Parser:
+    p = Parser(
+        prog="manage.py pasla purge",
+        description="Delete ended shares and their download history.",
+    )
+    p.add_argument(
+        "--older-than",
+        metavar="DAYS",
+        default="0",
+        help="only shares that ended more than DAYS days ago (default 0: every ended share)",
+    )
+    return p
+
+
+MAX_PURGE_DAYS = 36_500
+
+
+def parse_days(text: str) -> float:
+    try:
+        days = float(text)
+    except ValueError:
+        raise CliError(f"--older-than takes a number of days, got {text!r}") from None
+    if not 0 <= days <= MAX_PURGE_DAYS:  # also refuses nan and inf
+        raise CliError(f"--older-than must be between 0 and {MAX_PURGE_DAYS} days")
+    return days
+
+
 def parse(argv: list[str]) -> tuple[str, argparse.Namespace]:
     if argv and argv[0] in SUBCOMMANDS:
         name = argv[0]
-        parser = {"list": list_parser, "stop": stop_parser}[name]()
+        parser = {"list": list_parser, "stop": stop_parser, "purge": purge_parser}[name]()
         opts = parser.parse_args(argv[1:])
         if name == "stop" and bool(opts.id) == bool(opts.all):
             raise CliError("stop needs either a share ID or --all")
+        if name == "purge":
+            opts.older_than = parse_days(opts.older_than)
         return name, opts
     return "share", share_parser().parse_args(argv)
 

@@ -204,6 +204,8 @@ def run(opts) -> int:
                 "trust_proxy": clients["trust"],
                 "trust_header": clients["header"],
                 "allow_ip": [str(net) for net in clients["networks"]],
+                # An extension (admin) must never outlive the certificate.
+                "cert_not_after": pair.not_after.isoformat() if pair else None,
             },
         )
         created = new.share
@@ -219,6 +221,10 @@ def run(opts) -> int:
             else:
                 print_banner(view)
             sys.stdout.flush()
+            if opts.detached_child:
+                # stdout was a pipe to `pasla -d`, which exits now: anything
+                # printed later goes to the log instead of a closed pipe.
+                os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
 
         def ended(runner):
             log.info("share %s ended: %s", new.share.id, runner.end_reason)
@@ -254,6 +260,6 @@ def _end_quietly(services, share) -> None:
 
 def _reap_quietly(services) -> None:
     try:
-        services.reap_tls_material()
+        services.housekeeping()
     except Exception:  # housekeeping must never stop a new share
-        log.warning("could not clean up TLS material left by earlier shares", exc_info=True)
+        log.warning("could not clean up after earlier shares", exc_info=True)

@@ -42,17 +42,3 @@ def test_reap_without_a_tls_directory_is_a_no_op(tmp_path):
 def test_remove_tolerates_missing_and_none(tmp_path):
     tls_store.remove(None)
     tls_store.remove(tmp_path / "gone")
-
-
-@pytest.mark.parametrize(("pid", "alive"), [("self", True), (None, False), (0, False), (-1, False)])
-def test_pid_alive(pid, alive):
-    assert tls_store.pid_alive(os.getpid() if pid == "self" else pid) is alive
-
-
-def test_pid_of_a_finished_process_is_dead():
-    import subprocess
-    import sys
-
-    proc = subprocess.Popen([sys.executable, "-c", "pass"])
-    proc.wait()
-    assert tls_store.pid_alive(proc.pid) is False

@@ -1,4 +1,4 @@
-"""`python manage.py pasla ...`: share a file, list shares, stop them.
+"""`python manage.py pasla ...`: share a file, list shares, stop them, purge history.
 
 The grammar is the standalone tool's (a positional FILE beside the
 `list`/`stop` words), which Django's subcommand parser cannot express, so
@@ -25,6 +25,10 @@ class Command(BaseCommand):
 def main(argv: list[str]) -> int:
     try:
         name, opts = parse(argv)
+        if name == "share" and opts.detach and not opts.detached_child and not opts.dry_run:
+            from shares.cli import detach
+
+            return detach.run(argv, opts)
         if name == "share":
             from shares.cli import share
 
