@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('shares', '0002_slots'),
+        ('shares', '0003_workers'),
     ]
 
     operations = [
