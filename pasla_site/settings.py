@@ -8,7 +8,8 @@ from pathlib import Path
 
 import environ
 
-from shares.conf import limits_from_env
+from shares.admin_gate import GateConfigError, parse_admin_allow, parse_admin_path
+from shares.conf import ConfigError, limits_from_env
 from shares.datadir import data_dir, private_file, secret_key
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -24,8 +25,12 @@ DEBUG = False
 ALLOWED_HOSTS = env.list("PASLA_ALLOWED_HOSTS", default=["*"])
 
 PASLA_LIMITS = limits_from_env()
-PASLA_ADMIN_PATH = env.str("PASLA_ADMIN_PATH", default="admin/").strip("/") + "/"
-PASLA_ADMIN_ALLOW = env.list("PASLA_ADMIN_ALLOW", default=[])
+try:
+    PASLA_ADMIN_PATH = parse_admin_path(env.str("PASLA_ADMIN_PATH", default="admin/"))
+    # Loopback (127.0.0.1, ::1) plus these networks; see shares/admin_gate.py.
+    PASLA_ADMIN_NETWORKS = parse_admin_allow(env.list("PASLA_ADMIN_ALLOW", default=[]))
+except GateConfigError as exc:
+    raise ConfigError(str(exc)) from None
 PASLA_PUBLIC_HOST = env.str("PASLA_PUBLIC_HOST", default="")
 
 INSTALLED_APPS = [
@@ -41,19 +46,31 @@ INSTALLED_APPS = [
 # Order is the order of the gates: log everything, decide who is asking,
 # then allowlist -> ban -> rate limit, and only then the method check (so
 # other methods are rate limited before they get their 405).
+# The admin gate comes right after "who is asking": an outsider's admin
+# request is turned into an unknown path and meets every gate an unknown
+# path meets. Sessions, CSRF, auth and messages run for admin paths only
+# (AdminOnlyMiddleware), so downloads never pay for them.
 MIDDLEWARE = [
     "shares.middleware.AccessLogMiddleware",
     "shares.middleware.SecurityHeadersMiddleware",
     "shares.middleware.ClientIdentityMiddleware",
+    "shares.middleware.AdminGateMiddleware",
     "shares.middleware.AllowlistMiddleware",
     "shares.middleware.BanMiddleware",
     "shares.middleware.RateLimitMiddleware",
     "shares.middleware.MethodGateMiddleware",
+    "shares.middleware.AdminOnlyMiddleware",
+]
+ADMIN_MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
 ]
+
+# The admin's own middleware is in ADMIN_MIDDLEWARE (run for admin paths
+# only), which the admin's checks cannot see.
+SILENCED_SYSTEM_CHECKS = ["admin.E408", "admin.E409", "admin.E410"]
 
 ROOT_URLCONF = "pasla_site.urls"
 ASGI_APPLICATION = "pasla_site.asgi.application"
@@ -116,6 +133,9 @@ USE_TZ = True
 STATIC_URL = "/" + PASLA_ADMIN_PATH + "static/"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# The admin's cookies are never sent with a download.
+SESSION_COOKIE_PATH = "/" + PASLA_ADMIN_PATH
+CSRF_COOKIE_PATH = "/" + PASLA_ADMIN_PATH
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Strict"
 CSRF_COOKIE_SAMESITE = "Strict"

@@ -11,7 +11,7 @@ import time
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
 from django.conf import settings
 
-from shares import defences, identity, probes, responses, runtime, services
+from shares import admin_gate, defences, identity, probes, responses, runtime, services
 from shares.tokens import fingerprint
 
 access_log = logging.getLogger("pasla.access")
@@ -23,8 +23,16 @@ DEFAULT_CSP = (
 )
 
 
+# The admin ships its own scripts and styles (served under the admin path);
+# it needs inline styles, nothing external.
+ADMIN_CSP = (
+    "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+)
+
+
 def is_admin_path(path: str) -> bool:
-    return path.startswith("/" + settings.PASLA_ADMIN_PATH)
+    return admin_gate.is_admin_path(path, settings.PASLA_ADMIN_PATH)
 
 
 class AsyncMiddleware:
@@ -50,12 +58,14 @@ class SecurityHeadersMiddleware(AsyncMiddleware):
     async def process(self, request):
         response = await self.get_response(request)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        # Over HTTPS, Django's CSRF check wants a same-origin Referer on the
+        # admin's forms; everywhere else the URL (the token) must not leak.
+        admin = is_admin_path(request.path)
+        response.headers.setdefault("Referrer-Policy", "same-origin" if admin else "no-referrer")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Cross-Origin-Resource-Policy", "same-origin")
         response.headers.setdefault("Cache-Control", "no-store")
-        if not is_admin_path(request.path):
-            response.headers.setdefault("Content-Security-Policy", DEFAULT_CSP)
+        response.headers.setdefault("Content-Security-Policy", ADMIN_CSP if admin else DEFAULT_CSP)
         return response
 
 
@@ -101,6 +111,49 @@ class ClientIdentityMiddleware(AsyncMiddleware):
             trust_header=runtime.trust_header,
         )
         request.client_ip = request.client.ip
+        return await self.get_response(request)
+
+
+class AdminGateMiddleware(AsyncMiddleware):
+    """Outside the admin networks, an admin path is just an unknown path.
+
+    The request's path is replaced before URL resolution by one no route
+    matches, so the rest of the stack (allowlist, bans, rate limit, method
+    gate, the 404 handler) answers it byte for byte as it answers any
+    unknown path, and no admin view, redirect or static file runs. The
+    check is on path_info, the very string the URL resolver matches.
+    """
+
+    UNKNOWN = "/.pasla/not-found"
+
+    async def process(self, request):
+        if is_admin_path(request.path_info) and not admin_gate.admitted(
+            request.client.addresses, settings.PASLA_ADMIN_NETWORKS
+        ):
+            request.path = request.path_info = self.UNKNOWN
+            request.META["PATH_INFO"] = self.UNKNOWN
+        return await self.get_response(request)
+
+
+class AdminOnlyMiddleware(AsyncMiddleware):
+    """Sessions, CSRF, auth and messages, for admin paths only.
+
+    Downloads skip them entirely: no cookie parsing, no session lookup,
+    nothing on the time to first byte.
+    """
+
+    def __init__(self, get_response):
+        super().__init__(get_response)
+        from django.utils.module_loading import import_string
+
+        chain = get_response
+        for dotted in reversed(settings.ADMIN_MIDDLEWARE):
+            chain = import_string(dotted)(chain)
+        self.admin_chain = chain
+
+    async def process(self, request):
+        if is_admin_path(request.path_info):
+            return await self.admin_chain(request)
         return await self.get_response(request)
 
 

@@ -1,4 +1,4 @@
-"""`pasla list`, `stop` and `purge`: read and write the database, the control plane."""
+"""`pasla list`, `stop`, `purge` and `admin-user`: read and write the database, the control plane."""
 
 import json
 import logging
@@ -32,6 +32,10 @@ def run(name: str, opts) -> int:
         return list_shares(opts, buried)
     if name == "purge":
         return purge(opts)
+    if name == "admin-user":
+        from shares.cli.admin_user import run as admin_user
+
+        return admin_user(opts)
     return stop_shares(opts)
 
 

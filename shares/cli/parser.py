@@ -9,7 +9,7 @@ import sys
 
 from shares import __version__
 
-SUBCOMMANDS = ("list", "stop", "purge")
+SUBCOMMANDS = ("list", "stop", "purge", "admin-user")
 
 
 class CliError(Exception):
@@ -27,7 +27,7 @@ def share_parser() -> Parser:
         description="Share a file, or a directory as a streamed archive, through a token URL "
         "that dies by time or by download count.",
         epilog="Subcommands: 'pasla list', 'pasla stop ID', 'pasla stop --all', "
-        "'pasla purge [--older-than DAYS]'. "
+        "'pasla purge [--older-than DAYS]', 'pasla admin-user NAME'. "
         "Defaults for duration, max_downloads, port and TLS can be set in the config file "
         "($PASLA_CONFIG or ~/.config/pasla); tuning constants come from PASLA_* environment "
         "variables (see README).",
@@ -156,6 +156,16 @@ def purge_parser() -> Parser:
     return p
 
 
+def admin_user_parser() -> Parser:
+    p = Parser(
+        prog="manage.py pasla admin-user",
+        description="Create an admin login (or set its password). The password comes from "
+        "PASLA_ADMIN_PASSWORD, or is asked for on the terminal.",
+    )
+    p.add_argument("username", help="login name")
+    return p
+
+
 MAX_PURGE_DAYS = 36_500
 
 
@@ -172,7 +182,12 @@ def parse_days(text: str) -> float:
 def parse(argv: list[str]) -> tuple[str, argparse.Namespace]:
     if argv and argv[0] in SUBCOMMANDS:
         name = argv[0]
-        parser = {"list": list_parser, "stop": stop_parser, "purge": purge_parser}[name]()
+        parser = {
+            "list": list_parser,
+            "stop": stop_parser,
+            "purge": purge_parser,
+            "admin-user": admin_user_parser,
+        }[name]()
         opts = parser.parse_args(argv[1:])
         if name == "stop" and bool(opts.id) == bool(opts.all):
             raise CliError("stop needs either a share ID or --all")

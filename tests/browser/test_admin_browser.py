@@ -1,0 +1,74 @@
+"""The admin pages in Debian's chromium: log in, read the live list, revoke a share."""
+
+import os
+
+import pytest
+
+from tests.admin_client import PASSWORD, make_admin_user
+from tests.browser.test_landing_browser import CHROMIUM, CHROMIUM_ARGS
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not os.path.exists(CHROMIUM):
+        pytest.skip("Debian's chromium is not installed (.ci/run installs it)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield instance
+        instance.close()
+
+
+def stylesheet_applied(page) -> bool:
+    return page.evaluate(
+        """() => [...document.styleSheets].some(
+               s => s.href && s.href.endsWith('/admin/css/base.css') && s.cssRules.length > 50)"""
+    )
+
+
+def test_operator_logs_in_sees_live_counts_and_revokes(browser, pasla, sample, data_dir, tmp_path):
+    host = pasla(sample, 30)
+    target = pasla(sample, 30, 3)
+    resp, _ = target.request()
+    assert resp.status == 200
+    make_admin_user(data_dir)
+
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    problems = []
+    # The browser's own /favicon.ico probe is the one 404 expected.
+    page.on("response", lambda r: r.status >= 400 and "favicon" not in r.url and problems.append(r.url))
+    page.on("console", lambda m: "Content Security Policy" in m.text and problems.append(m.text))
+    page.on("requestfailed", lambda r: problems.append(f"failed: {r.url}"))
+    page.goto(f"http://127.0.0.1:{host.port}/admin/")
+    assert page.url.endswith("/admin/login/?next=/admin/")
+    assert stylesheet_applied(page)  # the admin's CSS came through the gate
+    page.screenshot(path=tmp_path / "admin-login.png", full_page=True)
+    page.fill("#id_username", "boss")
+    page.fill("#id_password", PASSWORD)
+    page.click("input[type=submit]")
+    page.wait_for_url("**/admin/")
+
+    page.click("a[href='/admin/shares/share/']")
+    row = page.locator("#result_list tbody tr", has_text=target.info["id"])
+    cells = row.inner_text()
+    assert "live" in cells and "1/3" in cells and "3.0 MiB" in cells, cells
+    assert "0/∞" in page.locator("#result_list tbody tr", has_text=host.info["id"]).inner_text()
+    assert stylesheet_applied(page)
+    page.screenshot(path=tmp_path / "admin-shares.png", full_page=True)
+
+    row.locator("input[name=_selected_action]").check()
+    page.select_option("select[name=action]", "revoke_shares")
+    page.click("button[name=index]")
+    page.wait_for_load_state()
+    assert "Revoked 1 share(s)." in page.locator(".messagelist").inner_text()
+    assert target.wait(timeout=5) == 0
+    page.reload()
+    assert "revoked" in page.locator("#result_list tbody tr", has_text=target.info["id"]).inner_text()
+    page.screenshot(path=tmp_path / "admin-revoked.png", full_page=True)
+    assert problems == []
+    context.close()
+    assert host.proc.poll() is None
