@@ -4,9 +4,13 @@ They feed the terminal status line and the shutdown drain; the database
 gets totals when a transfer ends, never a write per chunk.
 """
 
+import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+
+log = logging.getLogger("pasla")
 
 
 @dataclass
@@ -22,6 +26,12 @@ class ShareActivity:
 class Board:
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _shares: dict[str, ShareActivity] = field(default_factory=dict)
+    # Called as fn(share_id, sent, complete, client) when a transfer ends
+    # (the --notify webhook); must not block: it runs on the event loop.
+    _listeners: list[Callable[[str, int, bool, str], None]] = field(default_factory=list)
+
+    def listen(self, fn: Callable[[str, int, bool, str], None]) -> None:
+        self._listeners.append(fn)
 
     def _get(self, share_id: str) -> ShareActivity:
         return self._shares.setdefault(share_id, ShareActivity())
@@ -43,6 +53,11 @@ class Board:
                 act.completed += 1
                 act.last_client = client
                 act.last_finished_at = time.time()
+        for listener in self._listeners:
+            try:
+                listener(share_id, sent, complete, client)
+            except Exception:  # a listener's bug must never break a transfer
+                log.exception("transfer listener failed")
 
     def snapshot(self, share_id: str) -> ShareActivity:
         with self._lock:

@@ -124,6 +124,14 @@ def share_parser() -> Parser:
         action="store_true",
         help="serve in the background (log in the data dir); print the URL once it accepts connections",
     )
+    p.add_argument(
+        "--notify",
+        metavar="URL",
+        default=None,
+        help="POST a small JSON event to this webhook after each download and when the share ends",
+    )
+    p.add_argument("--no-qr", action="store_true", help="do not draw the URL as a QR code in the terminal")
+    p.add_argument("-q", "--quiet", action="store_true", help="no terminal bell when a download completes")
     # Set by -d on the background process it starts; not for people.
     p.add_argument("--detached-child", action="store_true", help=argparse.SUPPRESS)
     return p

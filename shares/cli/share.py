@@ -14,6 +14,7 @@ from shares import identity, payloads, runtime, tls_store, tokens
 from shares.addresses import url_hosts
 from shares.certificates import CertPair
 from shares.cli import tls_setup
+from shares.cli.attendant import Attendant
 from shares.cli.parser import CliError
 from shares.cli.serving import serving_from
 from shares.console import ShareView, print_banner, print_json
@@ -109,6 +110,14 @@ def pin(opts) -> Pinned:
 
 
 def run(opts) -> int:
+    notify_url = None
+    if opts.notify is not None:
+        from shares.notify import NotifyError, validate_url
+
+        try:
+            notify_url = validate_url(opts.notify)
+        except NotifyError as exc:
+            raise CliError(str(exc)) from None
     serving = serving_from(opts)
     minutes, max_downloads, port = serving.minutes, serving.max_downloads, serving.port
     clients = client_options(opts, serving.trust_proxy, serving.trust_header)
@@ -214,6 +223,7 @@ def run(opts) -> int:
         view = view_for(new.share.id, new.token, False, pair)
         runtime.serve_only({new.share.id})
         runtime.configure_clients(**clients)
+        attendant = Attendant(opts, view, notify_url)
 
         def ready(server):
             if opts.json:
@@ -225,8 +235,10 @@ def run(opts) -> int:
                 # stdout was a pipe to `pasla -d`, which exits now: anything
                 # printed later goes to the log instead of a closed pipe.
                 os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+            attendant.ready()
 
         def ended(runner):
+            attendant.ended(runner)
             log.info("share %s ended: %s", new.share.id, runner.end_reason)
 
         runner = ShareRunner(
@@ -234,11 +246,14 @@ def run(opts) -> int:
             bound,
             settings.PASLA_LIMITS,
             on_ready=ready,
+            on_tick=attendant.tick,
             on_end=ended,
             wrappers=tls_setup.wrappers(server_tls),
         )
         adopted = True
-        return runner.run()
+        code = runner.run()
+        attendant.finish(runner.end_reason)
+        return code
     except BaseException:
         if created is not None:
             # Whatever stopped us, nothing serves this share any more.
