@@ -60,7 +60,7 @@ class SecurityHeadersMiddleware(AsyncMiddleware):
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         # Over HTTPS, Django's CSRF check wants a same-origin Referer on the
         # admin's forms; everywhere else the URL (the token) must not leak.
-        admin = is_admin_path(request.path)
+        admin = is_admin_path(request.path_info)
         response.headers.setdefault("Referrer-Policy", "same-origin" if admin else "no-referrer")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Cross-Origin-Resource-Policy", "same-origin")
@@ -73,7 +73,7 @@ class MethodGateMiddleware(AsyncMiddleware):
     """Shares are read-only: anything but GET/HEAD outside the admin is 405."""
 
     async def process(self, request):
-        if request.method not in SAFE_METHODS and not is_admin_path(request.path):
+        if request.method not in SAFE_METHODS and not is_admin_path(request.path_info):
             return responses.error(request, 405, headers={"Allow": "GET, HEAD"})
         return await self.get_response(request)
 
@@ -159,7 +159,7 @@ class AdminOnlyMiddleware(AsyncMiddleware):
 
 def guarded_path(request) -> bool:
     """The admin has its own gate (loopback by default); shares have these."""
-    return not is_admin_path(request.path)
+    return not is_admin_path(request.path_info)
 
 
 class AllowlistMiddleware(AsyncMiddleware):
@@ -292,7 +292,7 @@ def describe_target(request) -> str:
     share_id = getattr(request, "pasla_share_id", None)
     if share_id:
         return f"share:{share_id}"
-    if is_admin_path(request.path):
+    if is_admin_path(request.path_info):
         return "admin"
     return f"path#{fingerprint(request.path)}"
 

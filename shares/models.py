@@ -57,7 +57,10 @@ class Share(models.Model):
     slots_used = models.PositiveIntegerField(default=0)
     bytes_served = models.BigIntegerField(default=0)
 
-    # Who serves it: the foreground/detached process, or a shared server.
+    # Who serves it: the foreground/detached process that owns it alone. A
+    # share served by a shared server leaves pid empty: `list` then never
+    # judges it dead, and `stop`/the admin only write the row (never signal
+    # a process that serves other shares too).
     pid = models.IntegerField(null=True, blank=True)
     hostname = models.CharField(max_length=255, blank=True)
     # Tells the recorded pid from a later process that got the same number

@@ -98,7 +98,8 @@ def _end(proc: subprocess.Popen) -> None:
 
 def run(argv: list[str], opts) -> int:
     log_path, log_fd = _open_log()
-    command = [sys.executable, str(settings.BASE_DIR / "manage.py"), "pasla", *argv, "--json", CHILD_FLAG]
+    # Our flags go first: after a "--" in argv they would be taken as positionals.
+    command = [sys.executable, str(settings.BASE_DIR / "manage.py"), "pasla", "--json", CHILD_FLAG, *argv]
     try:
         proc = subprocess.Popen(
             command,

@@ -113,6 +113,8 @@ def stop_shares(opts) -> int:
     for share in targets:
         if share in waiting:
             print(f"stopping {share.id} ({share.name}): letting running downloads finish")
+        elif services.server_liveness(share) == Liveness.ELSEWHERE:
+            print(f"revoked {share.id} ({share.name}): its server on {share.hostname} stops within a second")
         else:
             print(f"stopped {share.id} ({share.name})")
     if not targets:
