@@ -11,6 +11,7 @@ import environ
 from shares.admin_gate import GateConfigError, parse_admin_allow, parse_admin_path
 from shares.conf import ConfigError, limits_from_env
 from shares.datadir import data_dir, private_file, secret_key
+from shares.deployment import normalize_prefix
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
@@ -32,6 +33,11 @@ try:
 except GateConfigError as exc:
     raise ConfigError(str(exc)) from None
 PASLA_PUBLIC_HOST = env.str("PASLA_PUBLIC_HOST", default="")
+# A shared server (`pasla serve`): where it listens, how recipients reach it,
+# and the sub-path every URL lives under (see shares/deployment.py).
+PASLA_BIND = env.list("PASLA_BIND", default=[])
+PASLA_PUBLIC_URL = env.str("PASLA_PUBLIC_URL", default="")
+PASLA_URL_PREFIX = normalize_prefix(env.str("PASLA_URL_PREFIX", default=""))
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -130,26 +136,33 @@ TIME_ZONE = "UTC"
 USE_I18N = False
 USE_TZ = True
 
-STATIC_URL = "/" + PASLA_ADMIN_PATH + "static/"
+STATIC_URL = PASLA_URL_PREFIX + "/" + PASLA_ADMIN_PATH + "static/"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # The admin's cookies are never sent with a download.
-SESSION_COOKIE_PATH = "/" + PASLA_ADMIN_PATH
-CSRF_COOKIE_PATH = "/" + PASLA_ADMIN_PATH
+SESSION_COOKIE_PATH = PASLA_URL_PREFIX + "/" + PASLA_ADMIN_PATH
+CSRF_COOKIE_PATH = PASLA_URL_PREFIX + "/" + PASLA_ADMIN_PATH
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Strict"
 CSRF_COOKIE_SAMESITE = "Strict"
 X_FRAME_OPTIONS = "DENY"
 
+PASLA_LOG_FORMAT = env.str("PASLA_LOG_FORMAT", default="plain").strip().lower()
+if PASLA_LOG_FORMAT not in ("plain", "json"):
+    raise ConfigError(f"PASLA_LOG_FORMAT must be plain or json, got {PASLA_LOG_FORMAT!r}")
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {"redact": {"()": "shares.logs.RedactRequestPaths"}},
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+        "json": {"()": "shares.logs.JsonLines"},
+    },
     "handlers": {
         "stderr": {
             "class": "logging.StreamHandler",
-            "formatter": "plain",
+            "formatter": PASLA_LOG_FORMAT,
             "filters": ["redact"],
         }
     },

@@ -4,11 +4,15 @@ from django.urls import path
 
 from shares import admin_static, views
 
+# Everything lives under PASLA_URL_PREFIX ("" or "/files"): a proxy that
+# publishes pasla under a sub-path passes the path through unchanged.
+_base = settings.PASLA_URL_PREFIX.lstrip("/") + "/" if settings.PASLA_URL_PREFIX else ""
+
 urlpatterns = [
     # daphne serves no static files: the admin's own, behind the admin gate.
-    path(settings.PASLA_ADMIN_PATH + "static/<path:name>", admin_static.serve, name="admin-static"),
-    path(settings.PASLA_ADMIN_PATH, admin.site.urls),
-    path("<str:token>/<str:name>", views.download, name="download"),
+    path(_base + settings.PASLA_ADMIN_PATH + "static/<path:name>", admin_static.serve, name="admin-static"),
+    path(_base + settings.PASLA_ADMIN_PATH, admin.site.urls),
+    path(_base + "<str:token>/<str:name>", views.download, name="download"),
 ]
 
 handler400 = "shares.views.bad_request"

@@ -54,6 +54,18 @@ def qr_svg(url: str) -> str:
     return segno.make(url, error="m").svg_inline(scale=4, border=2, dark="#1d2430", light="#ffffff")
 
 
+def public_address(request) -> str:
+    """The URL as recipients reach it: behind a proxy (PASLA_PUBLIC_URL) the
+    scheme and host this server sees are the proxy's hop, not the public ones."""
+    from django.conf import settings
+
+    from shares.deployment import base_url
+
+    if settings.PASLA_PUBLIC_URL:
+        return base_url(settings.PASLA_PUBLIC_URL, None) + request.path
+    return request.build_absolute_uri(request.path)
+
+
 def render(request, share) -> HttpResponse:
     nonce = secrets.token_urlsafe(16)
     seconds_left = int(share.time_left.total_seconds())
@@ -70,7 +82,7 @@ def render(request, share) -> HttpResponse:
         "downloads_left": share.slots_left,
         "path": request.path,
         "ticket": ticket_for(share, request.client_ip),
-        "qr_svg": qr_svg(request.build_absolute_uri(request.path)),
+        "qr_svg": qr_svg(public_address(request)),
     }
     body = render_to_string("shares/landing.html", context)
     response = HttpResponse(body, content_type="text/html; charset=utf-8")

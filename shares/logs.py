@@ -2,6 +2,7 @@
 
 import logging
 import re
+from contextvars import ContextVar
 
 from shares.tokens import fingerprint
 
@@ -14,6 +15,11 @@ def redact_path(path: str) -> str:
     return f"<path#{fingerprint(path)}>"
 
 
+# The X-Request-ID of the request being handled; asgiref carries context
+# variables into the executor threads, so ORM-side log lines get it too.
+current_request_id: ContextVar[str] = ContextVar("pasla_request_id", default="")
+
+
 class RedactRequestPaths(logging.Filter):
     """Replace anything path-shaped in a record with a short fingerprint.
 
@@ -22,6 +28,8 @@ class RedactRequestPaths(logging.Filter):
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if not getattr(record, "request_id", None):
+            record.request_id = current_request_id.get()
         if getattr(record, "pasla_safe", False):
             return True
         message = record.getMessage()
@@ -31,3 +39,32 @@ class RedactRequestPaths(logging.Filter):
         if hasattr(record, "request"):
             record.request = None
         return True
+
+
+class JsonLines(logging.Formatter):
+    """PASLA_LOG_FORMAT=json: one JSON object per line, for log collectors.
+
+    Runs after the redaction filter, so the message is already token-free.
+    """
+
+    def format(self, record: logging.LogRecord) -> str:
+        import json
+        from datetime import UTC, datetime
+
+        data = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "pid": record.process,
+            "message": record.getMessage(),
+        }
+        request_id = getattr(record, "request_id", None)
+        if request_id:
+            data["request_id"] = request_id
+        if record.exc_info:
+            data["exception"] = redact_paths_in(self.formatException(record.exc_info))
+        return json.dumps(data, ensure_ascii=False)
+
+
+def redact_paths_in(text: str) -> str:
+    return _PATH_IN_MESSAGE.sub(lambda m: redact_path(m.group(0)), text)

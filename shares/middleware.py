@@ -6,12 +6,14 @@ middleware would push every request through a thread hop.
 
 import logging
 import re
+import secrets
 import time
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
 from django.conf import settings
 
 from shares import admin_gate, defences, identity, probes, responses, runtime, services
+from shares.logs import current_request_id
 from shares.tokens import fingerprint
 
 access_log = logging.getLogger("pasla.access")
@@ -32,7 +34,19 @@ ADMIN_CSP = (
 
 
 def is_admin_path(path: str) -> bool:
-    return admin_gate.is_admin_path(path, settings.PASLA_ADMIN_PATH)
+    # Under PASLA_URL_PREFIX like everything else.
+    prefix = settings.PASLA_URL_PREFIX.lstrip("/")
+    return admin_gate.is_admin_path(path, (prefix + "/" if prefix else "") + settings.PASLA_ADMIN_PATH)
+
+
+def token_in(path: str) -> str | None:
+    """The token-shaped segment of a share-shaped path below PASLA_URL_PREFIX."""
+    prefix = settings.PASLA_URL_PREFIX
+    if prefix:
+        if not path.startswith(prefix + "/"):
+            return None
+        path = path[len(prefix) :]
+    return probes.token_segment(path)
 
 
 class AsyncMiddleware:
@@ -212,7 +226,7 @@ class BanMiddleware(AsyncMiddleware):
             # The rate gate already checked this token and found it wrong.
             await off_loop(_strike)(scope, addresses)
         elif response.status_code == 404 and request.method in SAFE_METHODS:
-            token = probes.token_segment(request.path)
+            token = token_in(request.path)
             if token:
                 await off_loop(_strike_unless_ours)(token, runtime.scope, scope, addresses)
         return response
@@ -263,7 +277,7 @@ class RateLimitMiddleware(AsyncMiddleware):
         charges = await cache_call(_charge_client, request.client)
         denied = [c.verdict for c in charges if not c.verdict.allowed]
         if denied:
-            token = probes.token_segment(request.path)
+            token = token_in(request.path)
             if token and await off_loop(services.share_for_token)(token, runtime.scope) is not None:
                 await cache_call(defences.refund, charges)
                 return await self.get_response(request)
@@ -297,16 +311,33 @@ def describe_target(request) -> str:
     return f"path#{fingerprint(request.path)}"
 
 
+# A request id from the client is kept only if it is short and plain;
+# anything else (or none) gets one of ours.
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+
+
+def request_id_for(request) -> str:
+    offered = request.headers.get("X-Request-ID", "")
+    token = token_in(request.path)
+    if _REQUEST_ID.match(offered) and not (token and token in offered):
+        return offered
+    return secrets.token_hex(8)
+
+
 class AccessLogMiddleware(AsyncMiddleware):
     """`pasla.access`: client, method, target, status, bytes, time.
 
     Streamed bodies are logged when the stream ends (complete or cut), with
-    the bytes actually handed to the server.
+    the bytes actually handed to the server. Every response carries the
+    request's X-Request-ID, and so does every log line written for it.
     """
 
     async def process(self, request):
         started = time.monotonic()
+        request.pasla_request_id = request_id_for(request)
+        current_request_id.set(request.pasla_request_id)
         response = await self.get_response(request)
+        response["X-Request-ID"] = request.pasla_request_id
         if response.streaming:
             inner = response.streaming_content
             counted = self._counted if response.is_async else self._counted_sync
@@ -346,5 +377,5 @@ class AccessLogMiddleware(AsyncMiddleware):
             status,
             size,
             time.monotonic() - started,
-            extra={"pasla_safe": True},
+            extra={"pasla_safe": True, "request_id": getattr(request, "pasla_request_id", "")},
         )

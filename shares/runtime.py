@@ -5,7 +5,15 @@ so two operators' processes sharing a database never serve each other's
 files; a shared server (`pasla serve`) answers for every share.
 """
 
+import os
+import socket
+
 scope: set[str] | None = None
+
+
+def worker_id(pid: int | None = None, host: str | None = None) -> str:
+    """This serving process as "host:pid", the name other workers know it by."""
+    return f"{host or socket.gethostname()}:{pid or os.getpid()}"
 
 
 def serve_only(share_ids: set[str]) -> None:

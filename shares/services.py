@@ -10,9 +10,10 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
+from django.db.models import F
 from django.utils import timezone
 
-from shares import payloads, processes, ranges, slots, tokens
+from shares import payloads, processes, ranges, runtime, slots, tokens
 from shares.models import Download, Share
 
 log = logging.getLogger("pasla")
@@ -77,7 +78,9 @@ def create_share(
     kind: str = Share.Kind.FILE,
     archive_format: str = "",
     manifest: list | None = None,
+    shared_server: bool = False,
 ) -> NewShare:
+    """shared_server: served by `pasla serve`, not by the process creating it."""
     token = tokens.mint()
     now = timezone.now()
     for _ in range(20):
@@ -97,9 +100,9 @@ def create_share(
             created_at=now,
             expires_at=now + timedelta(minutes=minutes),
             max_downloads=max_downloads,
-            pid=os.getpid(),
-            hostname=socket.gethostname(),
-            process_stamp=processes.own_stamp(),
+            pid=None if shared_server else os.getpid(),
+            hostname="" if shared_server else socket.gethostname(),
+            process_stamp="" if shared_server else processes.own_stamp(),
             port=port,
             scheme=scheme,
             cert_fingerprint=cert_fingerprint,
@@ -467,3 +470,41 @@ def reap_tls_material() -> list[str]:
     from shares import tls_store
 
     return tls_store.reap(settings.DATA_DIR, tls_material_is_orphaned)
+
+
+# --- `pasla serve`: many shares, many workers ---------------------------------
+
+
+def settle_all() -> list[str]:
+    """A serve worker's watchdog: end every live share whose time or cap is over.
+
+    Requests read the share's row anyway, so an ended share is refused by
+    every worker at once; this keeps the stored state true for `list`, the
+    admin and the history. Returns the ids that ended now.
+    """
+    Share.objects.expire_due()
+    ended = []
+    capped = Share.objects.filter(state=Share.State.LIVE, max_downloads__gt=0).filter(
+        slots_used__gte=F("max_downloads")
+    )
+    for share_id in capped.values_list("pk", flat=True):
+        if settle(share_id) == Share.State.EXHAUSTED:
+            ended.append(share_id)
+    return ended
+
+
+def close_worker_history(pid: int, hostname: str) -> int:
+    """A worker died (SIGKILL, crash): close what it left open.
+
+    Its in-progress history rows become "interrupted" (how many bytes got
+    out is unknown, so the slot keeps only what earlier requests recorded
+    and its owner can resume), and its slots are free for other workers.
+    Returns the number of history rows closed.
+    """
+    from shares.models import Slot
+
+    closed = Download.objects.filter(pid=pid, hostname=hostname, outcome=Download.Outcome.IN_PROGRESS).update(
+        outcome=Download.Outcome.INTERRUPTED, finished_at=timezone.now()
+    )
+    Slot.objects.filter(worker=runtime.worker_id(pid, hostname)).update(worker="")
+    return closed

@@ -13,7 +13,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from shares import coverage
+from shares import coverage, runtime
 from shares.models import Download, Share, Slot
 from shares.slot_ledger import ledger
 
@@ -42,16 +42,27 @@ def grant(share: Share, *, client_ip: str, validator: str, start: int, end: int)
             .first()
         )
         if slot is not None:
+            slot = Slot.objects.select_for_update().get(pk=slot.pk)
             slot.share = locked
             account = _current_account(slot, locked)
-            if account.may_continue(start, end):
+            # Sending under another worker right now: its live account is in
+            # that process, so continuing here could send the same bytes
+            # twice. This request is a delivery of its own.
+            elsewhere = slot.worker not in ("", runtime.worker_id())
+            if not elsewhere and account.may_continue(start, end):
                 ledger.attach(slot.pk, account)
+                if not slot.worker:
+                    Slot.objects.filter(pk=slot.pk).update(worker=runtime.worker_id())
                 return slot
         if not locked.claim_slot():
             return None
         share.slots_used = locked.slots_used
         slot = Slot.objects.create(
-            share=locked, client_ip=client_ip, validator=validator, complete=locked.size == 0
+            share=locked,
+            client_ip=client_ip,
+            validator=validator,
+            complete=locked.size == 0,
+            worker=runtime.worker_id(),
         )
         ledger.attach(slot.pk, slot.account(allowance(locked)))
         return slot
@@ -84,7 +95,13 @@ def switch(
         if locked is None or not locked.is_live or not locked.claim_slot():
             return None
         delivered = [[request_start, position]] if position > request_start else []
-        slot = Slot.objects.create(share=locked, client_ip=client_ip, validator=validator, covered=delivered)
+        slot = Slot.objects.create(
+            share=locked,
+            client_ip=client_ip,
+            validator=validator,
+            covered=delivered,
+            worker=runtime.worker_id(),
+        )
         ledger.attach(slot.pk, slot.account(allowance(locked)))
         Download.objects.filter(pk=download_id).update(slot=slot)
         return slot.pk
@@ -96,19 +113,38 @@ def take(slot_id: int, start: int, count: int) -> bool:
 
 
 def release(slot_id: int, *, size: int, intervals: list, sent: int) -> None:
-    """A request under the slot ended: store the bytes it actually sent."""
-    ledger.detach(slot_id)
-    with transaction.atomic():
-        slot = Slot.objects.select_for_update().filter(pk=slot_id).first()
-        if slot is None:
-            return
-        covered = coverage.normalize([*slot.covered, *intervals])
-        Slot.objects.filter(pk=slot_id).update(
-            covered=[list(pair) for pair in covered],
-            sent=slot.sent + sent,
-            complete=coverage.covers_all(covered, size),
-            updated_at=timezone.now(),
-        )
+    """A request under the slot ended: store the bytes it actually sent.
+
+    The last of this process's requests under the slot frees it for other
+    workers; the slot's row lock orders that against grant().
+    """
+    detached = False
+    try:
+        with transaction.atomic():
+            slot = Slot.objects.select_for_update().filter(pk=slot_id).first()
+            ledger.detach(slot_id)
+            detached = True
+            if slot is None:
+                return
+            _store(slot, size, intervals, sent)
+    finally:
+        if not detached:
+            ledger.detach(slot_id)
+
+
+def _store(slot: Slot, size: int, intervals: list, sent: int) -> None:
+    slot_id = slot.pk
+    covered = coverage.normalize([*slot.covered, *intervals])
+    worker = slot.worker
+    if worker == runtime.worker_id() and ledger.view(slot_id) is None:
+        worker = ""
+    Slot.objects.filter(pk=slot_id).update(
+        covered=[list(pair) for pair in covered],
+        sent=slot.sent + sent,
+        complete=coverage.covers_all(covered, size),
+        updated_at=timezone.now(),
+        worker=worker,
+    )
 
 
 def unfinished_exist(share: Share) -> bool:

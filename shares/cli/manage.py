@@ -80,7 +80,7 @@ def list_shares(opts, buried: list[Share]) -> int:
             print(f"{head}  DEAD: its server (pid {row['pid']}) is gone; cleaned up")
             continue
         cap = f"{row['downloads']}/{row['max_downloads'] or '∞'}"
-        where = f"pid {row['pid']}"
+        where = _served_by(row["pid"])
         if row["server"] == Liveness.ELSEWHERE:
             where += f" on {row['host']}"
         print(
@@ -88,6 +88,11 @@ def list_shares(opts, buried: list[Share]) -> int:
             f"{human_bytes(row['bytes_served'])}  {row['active_transfers']} active  {where}"
         )
     return 0
+
+
+def _served_by(pid: int | None) -> str:
+    # A share made with --no-serve belongs to whichever `pasla serve` runs.
+    return f"pid {pid}" if pid else "pasla serve"
 
 
 def stop_shares(opts) -> int:

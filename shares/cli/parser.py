@@ -9,7 +9,7 @@ import sys
 
 from shares import __version__
 
-SUBCOMMANDS = ("list", "stop", "purge", "admin-user")
+SUBCOMMANDS = ("list", "stop", "purge", "admin-user", "serve", "share")
 
 
 class CliError(Exception):
@@ -27,7 +27,8 @@ def share_parser() -> Parser:
         description="Share a file, or a directory as a streamed archive, through a token URL "
         "that dies by time or by download count.",
         epilog="Subcommands: 'pasla list', 'pasla stop ID', 'pasla stop --all', "
-        "'pasla purge [--older-than DAYS]', 'pasla admin-user NAME'. "
+        "'pasla purge [--older-than DAYS]', 'pasla admin-user NAME', "
+        "'pasla serve' (one server for every share), 'pasla share FILE' (same as --no-serve). "
         "Defaults for duration, max_downloads, port and TLS can be set in the config file "
         "($PASLA_CONFIG or ~/.config/pasla); tuning constants come from PASLA_* environment "
         "variables (see README).",
@@ -134,6 +135,62 @@ def share_parser() -> Parser:
     p.add_argument("-q", "--quiet", action="store_true", help="no terminal bell when a download completes")
     # Set by -d on the background process it starts; not for people.
     p.add_argument("--detached-child", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument(
+        "--no-serve",
+        action="store_true",
+        help="create the share and print its URL for a running 'pasla serve' "
+        "(PASLA_PUBLIC_URL or PASLA_BIND, plus PASLA_URL_PREFIX); serve nothing here",
+    )
+    return p
+
+
+def serve_parser() -> Parser:
+    p = Parser(
+        prog="manage.py pasla serve",
+        description="Serve every live share in the database (created with 'pasla share FILE' or "
+        "'pasla FILE --no-serve') until stopped by SIGTERM/SIGINT.",
+        epilog="Several workers need a shared cache (CACHE_URL=redis://...) so that caps, bans and "
+        "rate limits hold across them; PostgreSQL (DATABASE_URL) is recommended. "
+        "TLS belongs to the reverse proxy in front (see docs/deploy.md).",
+    )
+    p.add_argument(
+        "--workers",
+        type=str,
+        default="1",
+        metavar="N",
+        help="worker processes sharing the port(s) with SO_REUSEPORT (default 1, at most 64)",
+    )
+    p.add_argument(
+        "--bind",
+        action="append",
+        default=[],
+        metavar="ADDR:PORT",
+        help="address to listen on, [ADDR]:PORT for IPv6 (repeatable; default $PASLA_BIND or 127.0.0.1:8000)",
+    )
+    p.add_argument(
+        "--allow-ip",
+        action="append",
+        default=[],
+        metavar="CIDR",
+        help="only clients in this network may download (repeatable)",
+    )
+    p.add_argument(
+        "--trust-proxy",
+        action="store_true",
+        help="behind a reverse proxy: the client is the rightmost X-Forwarded-For entry",
+    )
+    p.add_argument(
+        "--trust-header",
+        metavar="NAME",
+        default=None,
+        help="with --trust-proxy, read the client from this header",
+    )
+    p.add_argument(
+        "--json", action="store_true", help="print one JSON object on stdout once every worker is ready"
+    )
+    # Internal: how the supervisor starts a worker on the sockets it bound.
+    p.add_argument("--worker-fds", default=None, help=argparse.SUPPRESS)
+    p.add_argument("--ready-fd", type=int, default=None, help=argparse.SUPPRESS)
     return p
 
 
@@ -188,6 +245,10 @@ def parse_days(text: str) -> float:
 
 
 def parse(argv: list[str]) -> tuple[str, argparse.Namespace]:
+    if argv and argv[0] == "share":
+        opts = share_parser().parse_args(argv[1:])
+        opts.no_serve = True
+        return "share", opts
     if argv and argv[0] in SUBCOMMANDS:
         name = argv[0]
         parser = {
@@ -195,6 +256,7 @@ def parse(argv: list[str]) -> tuple[str, argparse.Namespace]:
             "stop": stop_parser,
             "purge": purge_parser,
             "admin-user": admin_user_parser,
+            "serve": serve_parser,
         }[name]()
         opts = parser.parse_args(argv[1:])
         if name == "stop" and bool(opts.id) == bool(opts.all):

@@ -26,7 +26,8 @@ log = logging.getLogger("pasla")
 def share_url(scheme: str, host: str | None, port: int, token: str, name: str) -> str | None:
     if host is None:
         return None
-    return f"{scheme}://{host}:{port}/{token}/{urllib.parse.quote(name, safe='')}"
+    prefix = settings.PASLA_URL_PREFIX
+    return f"{scheme}://{host}:{port}{prefix}/{token}/{urllib.parse.quote(name, safe='')}"
 
 
 def _checksum(path, size: int, wanted: bool | None, quiet: bool) -> str:
@@ -109,6 +110,91 @@ def pin(opts) -> Pinned:
     return Pinned(root, name, identity, "directory", archive_format, manifest, layout, skipped)
 
 
+# Flags that describe a serving process: with --no-serve, `pasla serve` has its own.
+SERVER_FLAGS = {
+    "port": "-p/--port",
+    "ipv4": "-4",
+    "ipv6": "-6",
+    "https": "--https/--no-https",
+    "tls_cert": "--tls-cert",
+    "tls_key": "--tls-key",
+    "allow_ip": "--allow-ip",
+    "trust_proxy": "--trust-proxy",
+    "trust_header": "--trust-header",
+}
+
+
+def check_no_serve(opts) -> None:
+    for attr, flag in SERVER_FLAGS.items():
+        if getattr(opts, attr) not in (None, False, []):
+            raise CliError(f"{flag} is an option of the server ('pasla serve'), not of --no-serve")
+
+
+def create_only(opts, minutes: float, max_downloads: int, pinned: "Pinned") -> int:
+    """--no-serve: record the share for a running `pasla serve` and print its URL."""
+    from shares import deployment
+
+    bind = None
+    if not settings.PASLA_PUBLIC_URL:
+        try:
+            bind = deployment.parse_bind((settings.PASLA_BIND or [deployment.DEFAULT_BIND])[0])
+        except ValueError as exc:
+            raise CliError(f"PASLA_BIND: {exc}") from None
+    try:
+        base = deployment.base_url(settings.PASLA_PUBLIC_URL, bind, settings.PASLA_PUBLIC_HOST)
+    except deployment.ConfigError as exc:
+        raise CliError(str(exc)) from None
+    parts = urllib.parse.urlsplit(base)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    if pinned.kind == "directory":
+        sha256 = _archive_sha256(pinned.path, pinned.manifest, pinned.layout) if opts.checksum else ""
+    else:
+        sha256 = _checksum(pinned.path, pinned.identity.size, opts.checksum, opts.json)
+    extra = {"served_by": "pasla serve"}
+    if pinned.kind == "directory":
+        extra.update({"kind": "directory", "archive": pinned.archive_format, "entries": len(pinned.manifest)})
+    token = tokens.mint()
+    share_id = "dry-run"
+    if not opts.dry_run:
+        from shares import services
+
+        services.ensure_database()
+        new = services.create_share(
+            path=str(pinned.path),
+            name=pinned.name,
+            identity=pinned.identity,
+            kind=pinned.kind,
+            archive_format=pinned.archive_format,
+            manifest=pinned.manifest,
+            minutes=minutes,
+            max_downloads=max_downloads,
+            sha256=sha256,
+            port=port,
+            scheme=parts.scheme,
+            shared_server=True,
+        )
+        token, share_id = new.token, new.share.id
+    url = deployment.share_url(base, settings.PASLA_URL_PREFIX, token, pinned.name)
+    view = ShareView(
+        id=share_id,
+        file=str(pinned.path),
+        name=pinned.name,
+        size=pinned.identity.size,
+        port=port,
+        port_auto=False,
+        minutes=minutes,
+        max_downloads=max_downloads,
+        sha256=sha256,
+        url_ipv4=url,
+        url_ipv6=None,
+        dry_run=opts.dry_run,
+        scheme=parts.scheme,
+        extra=extra,
+    )
+    print_json(view.as_json()) if opts.json else print_banner(view)
+    return 0
+
+
 def run(opts) -> int:
     notify_url = None
     if opts.notify is not None:
@@ -118,8 +204,16 @@ def run(opts) -> int:
             notify_url = validate_url(opts.notify)
         except NotifyError as exc:
             raise CliError(str(exc)) from None
+    if opts.no_serve:
+        check_no_serve(opts)
     serving = serving_from(opts)
     minutes, max_downloads, port = serving.minutes, serving.max_downloads, serving.port
+    if opts.no_serve:
+        # The config file's port/TLS/proxy settings are the server's business.
+        try:
+            return create_only(opts, minutes, max_downloads, pin(opts))
+        except payloads.PayloadError as exc:
+            raise CliError(str(exc)) from None
     clients = client_options(opts, serving.trust_proxy, serving.trust_header)
     tls_choice = serving.tls
     scheme = "https" if tls_choice.enabled else "http"

@@ -147,7 +147,9 @@ class PaslaHTTPFactory(HTTPFactory):
 class PaslaServer(Server):
     """daphne's Server listening on sockets we bound, with backpressure."""
 
-    def __init__(self, application, listeners, *, stall_timeout: float, wrappers=(), limits=None, **kwargs):
+    def __init__(
+        self, application, listeners, *, stall_timeout: float, wrappers=(), limits=None, shared=None, **kwargs
+    ):
         kwargs.setdefault("server_name", "")  # no Server header at all
         kwargs.setdefault("signal_handlers", False)
         # daphne insists on endpoints; ours are adopted sockets instead.
@@ -161,6 +163,7 @@ class PaslaServer(Server):
         # around TLS so they act before any handshake work.
         self.wrappers = list(wrappers)
         self.limits = limits
+        self.shared_counts = shared
 
     def wrap_factory(self, factory):
         for wrap in self.wrappers:
@@ -171,7 +174,8 @@ class PaslaServer(Server):
         from shares import runtime
 
         limits = self.limits or settings.PASLA_LIMITS
-        self.guard = guards.guard_wrapper(limits, behind_proxy=runtime.trust_proxy)(factory)
+        wrap = guards.guard_wrapper(limits, behind_proxy=runtime.trust_proxy, shared=self.shared_counts)
+        self.guard = wrap(factory)
         return self.guard
 
     def run(self):

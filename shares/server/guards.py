@@ -69,6 +69,7 @@ class GuardedConnection(ProtocolWrapper):
         self.peer = peer
         self.phase = Phase.READING
         self.counted = True  # holds a place in the connection caps
+        self.shared_counted = False  # ... and in the caps shared by all workers
 
     def makeConnection(self, transport):
         self.factory.set_deadline(self, self.factory.header_timeout)
@@ -124,8 +125,12 @@ class ConnectionGuard(WrappingFactory):
         header_timeout: float,
         idle_timeout: float,
         clock=time.monotonic,
+        shared=None,
     ):
         super().__init__(wrapped)
+        # `pasla serve` with several workers: SharedConnectionCounts, so the
+        # caps hold for the whole server, not per process.
+        self.shared = shared
         self.max_global = max_global
         self.max_per_ip = max_per_ip
         self.header_timeout = header_timeout
@@ -144,12 +149,22 @@ class ConnectionGuard(WrappingFactory):
         if self.open_total >= self.max_global or self.open_by_ip.get(peer, 0) >= self.max_per_ip:
             self.refused += 1
             return Refused()
+        shared = None
+        if self.shared is not None:
+            shared = self.shared.admit(peer, self.max_per_ip, self.max_global)
+            if shared is False:
+                self.refused += 1
+                return Refused()
         wrapped = self.wrappedFactory.buildProtocol(addr)
         if wrapped is None:
+            if shared:
+                self.shared.release(peer)
             return None
         self.open_total += 1
         self.open_by_ip[peer] = self.open_by_ip.get(peer, 0) + 1
-        return self.protocol(self, wrapped, peer)
+        connection = self.protocol(self, wrapped, peer)
+        connection.shared_counted = bool(shared)
+        return connection
 
     def unregisterProtocol(self, p):
         self.protocols.pop(p, None)
@@ -159,6 +174,9 @@ class ConnectionGuard(WrappingFactory):
         if not connection.counted:
             return
         connection.counted = False
+        if connection.shared_counted:
+            connection.shared_counted = False
+            self.shared.release(connection.peer)
         self.open_total -= 1
         left = self.open_by_ip.get(connection.peer, 1) - 1
         if left > 0:
@@ -216,7 +234,7 @@ def innermost_transport(transport):
     return transport
 
 
-def guard_wrapper(limits, *, behind_proxy: bool):
+def guard_wrapper(limits, *, behind_proxy: bool, shared=None):
     """The wrapper PaslaServer puts outermost, configured from PASLA_* limits."""
     per_ip = limits.max_connections_per_proxy_ip if behind_proxy else limits.max_connections_per_ip
 
@@ -227,6 +245,7 @@ def guard_wrapper(limits, *, behind_proxy: bool):
             max_per_ip=per_ip,
             header_timeout=limits.header_read_timeout,
             idle_timeout=limits.socket_timeout,
+            shared=shared,
         )
 
     return wrap

@@ -28,7 +28,9 @@ class Listener:
         return self.sock.getsockname()[1]
 
 
-def _bind_one(family: int, port: int, v6only: bool | None, reuse_port: bool) -> socket.socket:
+def _bind_one(
+    family: int, port: int, v6only: bool | None, reuse_port: bool, host: str | None = None
+) -> socket.socket:
     sock = socket.socket(family, socket.SOCK_STREAM)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -36,7 +38,9 @@ def _bind_one(family: int, port: int, v6only: bool | None, reuse_port: bool) -> 
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         if family == socket.AF_INET6 and v6only is not None:
             sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, int(v6only))
-        sock.bind(("::" if family == socket.AF_INET6 else "0.0.0.0", port))
+        if host is None:
+            host = "::" if family == socket.AF_INET6 else "0.0.0.0"
+        sock.bind((host, port))
         sock.listen(1024)
         sock.setblocking(False)
         return sock
@@ -82,6 +86,22 @@ def bind(port: int | None, mode: str = "both", reuse_port: bool = False) -> list
             if exc.errno != errno.EADDRINUSE:
                 raise ListenError(f"cannot listen: {exc.strerror}") from None
     raise ListenError("no free port found between 40000 and 50000")
+
+
+def bind_address(host: str, port: int) -> socket.socket:
+    """One SO_REUSEPORT socket on one address, for a worker of `pasla serve`.
+
+    "::" is dual-stack where the OS allows; any other IPv6 address is IPv6 only.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    v6only = None if family == socket.AF_INET else host != "::"
+    try:
+        return _bind_one(family, port, v6only, True, host)
+    except OSError as exc:
+        where = f"[{host}]:{port}" if family == socket.AF_INET6 else f"{host}:{port}"
+        if exc.errno == errno.EADDRINUSE:
+            raise ListenError(f"{where} is already in use") from None
+        raise ListenError(f"cannot listen on {where}: {exc.strerror}") from None
 
 
 def has_ipv6(listeners: list[Listener]) -> bool:

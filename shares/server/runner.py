@@ -20,9 +20,19 @@ DRAIN_POLL = 0.2
 
 class ShareRunner:
     def __init__(
-        self, share_id: str, listeners, limits, *, on_ready=None, on_tick=None, on_end=None, wrappers=()
+        self,
+        share_id: str | None,
+        listeners,
+        limits,
+        *,
+        on_ready=None,
+        on_tick=None,
+        on_end=None,
+        wrappers=(),
+        shared=None,
     ):
         self.wrappers = list(wrappers)
+        self.shared = shared
         self.share_id = share_id
         self.listeners = listeners
         self.limits = limits
@@ -52,6 +62,7 @@ class ShareRunner:
             ready_callable=self._ready,
             wrappers=self.wrappers,
             limits=self.limits,
+            shared=self.shared,
         )
         self._watch = task.LoopingCall(self._check)
         self._tick = task.LoopingCall(self._on_tick) if self.on_tick else None

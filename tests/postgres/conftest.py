@@ -7,14 +7,23 @@ a failure, so the suite can never pass by skipping them silently.
 """
 
 import functools
+import http.client
 import ipaddress
+import json
 import os
 import secrets
+import select
+import signal
 import sqlite3
+import subprocess
+import time
+import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+
+from tests.conftest import MANAGE, PYTHON, ROOT, base_env, run_pasla
 
 PG_HOST, PG_PORT, PG_USER = "127.0.0.1", 5432, "postgres"
 REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -132,3 +141,137 @@ def backend(request, data_dir):
         yield backing
     finally:
         drop_postgres_backing(backing)
+
+
+@dataclass
+class Server:
+    """A running `manage.py pasla serve` (supervisor and workers)."""
+
+    proc: subprocess.Popen
+    info: dict
+    backing: Backing
+    env: dict
+    stderr_path: Path
+    tokens: list = field(default_factory=list)
+
+    @property
+    def port(self) -> int:
+        return self.info["port"]
+
+    @property
+    def workers(self) -> list[int]:
+        return self.info["workers"]
+
+    def share(self, *args) -> dict:
+        """`pasla share FILE ARGS --json` for this server; returns the JSON (plus `path`)."""
+        done = run_pasla(["share", *args, "--json"], self.backing.data_dir, env=self.env)
+        assert done.returncode == 0, done.stderr
+        info = json.loads(done.stdout)
+        info["path"] = urllib.parse.urlsplit(info["url"]).path
+        self.tokens.append(info["path"].split("/")[-2])
+        return info
+
+    def request(self, method, path, headers=None, source=None, timeout=30):
+        conn = http.client.HTTPConnection(
+            "127.0.0.1", self.port, timeout=timeout, source_address=(source, 0) if source else None
+        )
+        try:
+            conn.request(method, path, headers=headers or {})
+            resp = conn.getresponse()
+            return resp, resp.read()
+        finally:
+            conn.close()
+
+    def stderr(self) -> str:
+        return self.stderr_path.read_text(errors="replace")
+
+    def log_records(self) -> list[dict]:
+        """The JSON log lines of every process of the server."""
+        records = []
+        for line in self.stderr().splitlines():
+            if line.startswith("{"):
+                records.append(json.loads(line))
+        return records
+
+    def access_by_pid(self) -> dict[int, list[str]]:
+        """Access-log messages grouped by the worker that wrote them."""
+        grouped: dict[int, list[str]] = {}
+        for record in self.log_records():
+            if record["logger"] == "pasla.access":
+                grouped.setdefault(record["pid"], []).append(record["message"])
+        return grouped
+
+
+def start_server(
+    backing: Backing, log_dir: Path, workers: int = 2, env: dict | None = None, args=()
+) -> Server:
+    env = {**backing.env, "PASLA_LOG_FORMAT": "json", **(env or {})}
+    stderr_path = log_dir / f"serve-{time.monotonic_ns()}.err"
+    proc = subprocess.Popen(
+        [
+            PYTHON,
+            MANAGE,
+            "pasla",
+            "serve",
+            "--workers",
+            str(workers),
+            "--bind",
+            "127.0.0.1:0",
+            "--json",
+            *args,
+        ],
+        cwd=ROOT,
+        env=base_env(backing.data_dir, env),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=open(stderr_path, "w"),  # noqa: SIM115
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([proc.stdout], [], [], 0.1)
+        if ready:
+            line = proc.stdout.readline()
+            if line:
+                info = json.loads(line)
+                env["PASLA_BIND"] = f"127.0.0.1:{info['port']}"
+                return Server(proc, info, backing, env, stderr_path)
+        if proc.poll() is not None:
+            raise AssertionError(f"pasla serve exited {proc.returncode}: {stderr_path.read_text()}")
+    proc.kill()
+    raise AssertionError(f"pasla serve did not start: {stderr_path.read_text()}")
+
+
+def stop_server(server: Server) -> None:
+    if server.proc.poll() is None:
+        server.proc.send_signal(signal.SIGTERM)
+        try:
+            server.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.proc.kill()
+            server.proc.wait(timeout=10)
+    for pid in server.workers:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    server.proc.stdout.close()
+
+
+@pytest.fixture
+def serve(tmp_path):
+    """Factory: serve(backing, workers=2, env=None) -> Server; stopped at teardown."""
+    started: list[Server] = []
+
+    def start(backing, workers=2, env=None, args=()):
+        server = start_server(backing, tmp_path, workers, env, args)
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        stop_server(server)
+    for server in started:
+        log = server.stderr()
+        for token in server.tokens:
+            assert token not in log, "a share token appeared in the server log"

@@ -6,10 +6,13 @@ PostgreSQL run the shared state is checked to really live in the services.
 """
 
 import secrets
+import signal
 import socket
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+
+import pytest
 
 from tests.conftest import run_pasla
 
@@ -85,3 +88,66 @@ def test_stop_through_the_database_ends_the_server(pasla, sample, backend):
     assert backend.query("select state from shares_share") == [("revoked",)]
     listed = run_pasla(["list", "--json"], backend.data_dir, env=backend.env)
     assert listed.stdout.strip() == "[]"
+
+
+def test_serve_with_one_worker_serves_shares_made_for_it(serve, backend, sample):
+    server = serve(backend, workers=1)
+    first = server.share(sample, 5, 1)
+    second = server.share(sample, 5)
+    assert first["served_by"] == "pasla serve"
+    assert first["url"].startswith(f"http://127.0.0.1:{server.port}/")
+    resp, body = server.request("GET", first["path"])
+    assert (resp.status, body) == (200, sample.read_bytes())
+    assert server.request("GET", first["path"])[0].status == 410
+    assert server.request("HEAD", second["path"])[0].status == 200
+    assert run_pasla(["stop", second["id"]], backend.data_dir, env=server.env).returncode == 0
+    assert server.request("HEAD", second["path"])[0].status == 410
+    rows = backend.query("select outcome, pid from shares_download")
+    assert rows == [("complete", server.workers[0])]
+    server.proc.send_signal(signal.SIGTERM)
+    assert server.proc.wait(timeout=15) == 0
+
+
+def test_url_prefix_is_printed_and_served(serve, pasla, backend, sample):
+    env = {"PASLA_URL_PREFIX": "files/"}
+    server = serve(backend, workers=1, env=env)
+    share = server.share(sample, 5)
+    assert share["path"].startswith("/files/") and share["url"].endswith("/sample.bin")
+    assert server.request("HEAD", share["path"])[0].status == 200
+    assert server.request("HEAD", share["path"].removeprefix("/files"))[0].status == 404
+    # The one-share server prints and serves the prefix too.
+    served = pasla(sample, 5, env={**backend.env, **env})
+    assert served.path.startswith("/files/")
+    assert served.request("HEAD")[0].status == 200
+    assert served.request("HEAD", served.path.removeprefix("/files"))[0].status == 404
+
+
+def test_several_workers_need_a_shared_cache(data_dir):
+    done = run_pasla(["serve", "--workers", "2", "--bind", "127.0.0.1:0"], data_dir)
+    assert done.returncode == 1
+    assert done.stderr.count("\n") == 1 and "CACHE_URL" in done.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["--no-serve", "-p", "8000"], ["--no-serve", "--https"], ["--no-serve", "--allow-ip", "10.0.0.0/8"]],
+)
+def test_no_serve_refuses_server_flags(data_dir, sample, args):
+    done = run_pasla([sample, *args], data_dir)
+    assert done.returncode == 1 and done.stderr.count("\n") == 1
+    assert "pasla serve" in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"PASLA_URL_PREFIX": "/a b"}, "PASLA_URL_PREFIX"),
+        ({"PASLA_PUBLIC_URL": "ftp://x"}, "PASLA_PUBLIC_URL"),
+        ({"PASLA_BIND": "nowhere"}, "PASLA_BIND"),
+        ({"PASLA_LOG_FORMAT": "xml"}, "PASLA_LOG_FORMAT"),
+    ],
+)
+def test_bad_deployment_settings_are_one_line(data_dir, sample, env, message):
+    done = run_pasla(["share", sample], data_dir, env=env)
+    assert done.returncode == 1 and done.stderr.count("\n") == 1, done.stderr
+    assert message in done.stderr

@@ -33,6 +33,10 @@ def main(argv: list[str]) -> int:
             from shares.cli import share
 
             return share.run(opts)
+        if name == "serve":
+            from shares.cli import serve
+
+            return serve.run(opts, argv[1:])
         from shares.cli import manage
 
         return manage.run(name, opts)

@@ -1,0 +1,134 @@
+"""`manage.py pasla serve`: one server (N workers) for every share in the database."""
+
+import json
+import logging
+import os
+import socket
+import sys
+
+from django.conf import settings
+
+from shares import __version__, defences, runtime
+from shares.cli.parser import CliError
+from shares.cli.share import client_options
+from shares.deployment import DEFAULT_BIND, base_url, parse_bind
+from shares.server import listeners as listen
+
+log = logging.getLogger("pasla")
+
+MAX_WORKERS = 64
+
+
+def run(opts, argv: list[str]) -> int:
+    clients = client_options(opts, opts.trust_proxy, opts.trust_header)
+    if opts.worker_fds is not None:
+        return run_worker(opts, clients)
+    workers = _workers(opts.workers)
+    binds = _binds(opts.bind or settings.PASLA_BIND or [DEFAULT_BIND])
+    if workers > 1 and defences.cache_is_local():
+        raise CliError(
+            "--workers above 1 needs a shared cache (CACHE_URL=redis://...): "
+            "caps, bans and rate limits must hold across workers"
+        )
+    base = base_url(settings.PASLA_PUBLIC_URL, None) if settings.PASLA_PUBLIC_URL else None
+
+    from shares import services
+    from shares.server.supervisor import Supervisor, SupervisorError, worker_command
+
+    services.ensure_database()
+    sockets = _bind_all(binds, workers)
+    addresses = [(host, sockets[0][i].getsockname()[1]) for i, (host, _) in enumerate(binds)]
+    supervisor = Supervisor(
+        worker_command(str(settings.BASE_DIR / "manage.py"), argv),
+        sockets,
+        on_death=_after_death,
+    )
+    try:
+        supervisor.start()
+    except SupervisorError as exc:
+        supervisor._signal(None, None)
+        supervisor.run()
+        raise CliError(str(exc)) from None
+    info = {
+        "version": __version__,
+        "pid": os.getpid(),
+        "workers": supervisor.pids(),
+        "bind": [f"[{h}]:{p}" if ":" in h else f"{h}:{p}" for h, p in addresses],
+        "port": addresses[0][1],
+        "url": (base or base_url("", addresses[0], settings.PASLA_PUBLIC_HOST))
+        + settings.PASLA_URL_PREFIX
+        + "/",
+    }
+    if opts.json:
+        sys.stdout.write(json.dumps(info) + "\n")
+    else:
+        sys.stdout.write(
+            f"pasla serve: {workers} worker(s) on {', '.join(info['bind'])}; URLs under {info['url']}\n"
+        )
+    sys.stdout.flush()
+    return supervisor.run()
+
+
+def _workers(text: str) -> int:
+    if not text.isascii() or not text.isdigit() or not 1 <= int(text) <= MAX_WORKERS:
+        raise CliError(f"invalid --workers {text!r} (1-{MAX_WORKERS})")
+    return int(text)
+
+
+def _binds(texts) -> list[tuple[str, int]]:
+    try:
+        return [parse_bind(text) for text in texts]
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+
+
+def _bind_all(binds, workers: int) -> list[list[socket.socket]]:
+    """workers x addresses sockets, all SO_REUSEPORT; port 0 resolves once per address."""
+    per_worker: list[list[socket.socket]] = [[] for _ in range(workers)]
+    try:
+        for host, port in binds:
+            for index in range(workers):
+                sock = listen.bind_address(host, port)
+                port = sock.getsockname()[1]
+                per_worker[index].append(sock)
+    except listen.ListenError as exc:
+        for socks in per_worker:
+            for sock in socks:
+                sock.close()
+        raise CliError(str(exc)) from None
+    return per_worker
+
+
+def _after_death(pid: int, hostname: str) -> None:
+    from shares import services
+
+    closed = services.close_worker_history(pid, hostname)
+    if closed:
+        log.warning("closed %d download(s) the dead worker left in progress", closed)
+    if not defences.cache_is_local():
+        from shares.server.shared_caps import SharedConnectionCounts
+
+        SharedConnectionCounts.from_cache(runtime.worker_id(pid, hostname)).forget()
+
+
+def run_worker(opts, clients) -> int:
+    from shares.server.serve_runner import ServeRunner
+
+    runtime.configure_clients(**clients)
+    listeners = []
+    for fd in opts.worker_fds.split(","):
+        sock = socket.socket(fileno=int(fd))
+        listeners.append(listen.Listener(sock, sock.family))
+    shared = None
+    if not defences.cache_is_local():
+        from shares.server.shared_caps import SharedConnectionCounts
+
+        shared = SharedConnectionCounts.from_cache()
+        shared.start()
+
+    def ready(server):
+        if opts.ready_fd is not None:
+            os.write(opts.ready_fd, b"1")
+            os.close(opts.ready_fd)
+
+    return ServeRunner(listeners, settings.PASLA_LIMITS, shared=shared, on_ready=ready).run()

@@ -1,0 +1,122 @@
+"""Connection caps that hold across the workers of `pasla serve` (Redis).
+
+Each worker keeps its open connections in a Redis hash of its own
+(`<address>` -> count, plus `*` for its total). A registry (a sorted set
+scored by "alive until") lists the workers; a heartbeat pushes a worker's
+time forward. Admission is one Lua script, so it is atomic across workers:
+drop the hashes of workers whose time ran out (a crashed worker's
+connections are gone with it), sum the live hashes, and count the new
+connection only if both the per-address and the global cap leave room.
+
+The calls are synchronous and made from the reactor: one round trip to a
+nearby Redis (~0.1 ms) per accepted and per closed connection. When Redis
+does not answer, admission says None and the guard falls back to its own
+per-process counts rather than refusing everyone.
+"""
+
+import logging
+import time
+
+from shares.runtime import worker_id
+
+log = logging.getLogger("pasla.server")
+
+# A worker that has not refreshed its entry for this long is taken for dead.
+TTL_SECONDS = 10.0
+HEARTBEAT_SECONDS = 2.0
+
+_ADMIT = """
+local registry, own = KEYS[1], KEYS[2]
+local ip, per_ip, global = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
+local now, ttl = tonumber(ARGV[4]), tonumber(ARGV[5])
+for _, dead in ipairs(redis.call('ZRANGEBYSCORE', registry, '-inf', now)) do
+  redis.call('DEL', dead)
+end
+redis.call('ZREMRANGEBYSCORE', registry, '-inf', now)
+redis.call('ZADD', registry, now + ttl, own)
+local total, mine = 0, 0
+for _, worker in ipairs(redis.call('ZRANGE', registry, 0, -1)) do
+  local counts = redis.call('HMGET', worker, '*', ip)
+  total = total + (tonumber(counts[1]) or 0)
+  mine = mine + (tonumber(counts[2]) or 0)
+end
+if total >= global or mine >= per_ip then
+  return 0
+end
+redis.call('HINCRBY', own, '*', 1)
+redis.call('HINCRBY', own, ip, 1)
+redis.call('EXPIRE', own, math.ceil(ttl * 2))
+return 1
+"""
+
+_RELEASE = """
+local own, ip = KEYS[1], ARGV[1]
+if redis.call('HINCRBY', own, ip, -1) <= 0 then redis.call('HDEL', own, ip) end
+if redis.call('HINCRBY', own, '*', -1) <= 0 then redis.call('HDEL', own, '*') end
+return 1
+"""
+
+
+class SharedConnectionCounts:
+    def __init__(self, client, key_of, worker: str | None = None, clock=time.time):
+        self.client = client
+        self.registry = key_of("conn:workers")
+        self.own = key_of(f"conn:worker:{worker or worker_id()}")
+        self.clock = clock
+        self._admit = client.register_script(_ADMIT)
+        self._release = client.register_script(_RELEASE)
+        self._failing = False
+
+    @classmethod
+    def from_cache(cls, worker: str | None = None):
+        """Built on Django's Redis cache (its connection pool and key prefix)."""
+        from django.core.cache import cache
+
+        client = cache._cache.get_client(None, write=True)
+        return cls(client, lambda name: cache.make_key(f"pasla:{name}"), worker)
+
+    def _call(self, what, fn):
+        try:
+            result = fn()
+        except Exception as exc:  # Redis down or slow: say so once, not per connection
+            if not self._failing:
+                log.warning("shared connection counts unavailable (%s): per-worker caps only", exc)
+                self._failing = True
+            return None
+        if self._failing:
+            log.info("shared connection counts available again")
+            self._failing = False
+        return result
+
+    def start(self) -> None:
+        """A fresh worker: nothing counted under its name yet."""
+        self._call("start", lambda: self.client.delete(self.own))
+        self.heartbeat()
+
+    def admit(self, ip: str, per_ip: int, global_cap: int) -> bool | None:
+        args = [ip, per_ip, global_cap, self.clock(), TTL_SECONDS]
+        result = self._call("admit", lambda: self._admit(keys=[self.registry, self.own], args=args))
+        return None if result is None else bool(result)
+
+    def release(self, ip: str) -> None:
+        self._call("release", lambda: self._release(keys=[self.own], args=[ip]))
+
+    def heartbeat(self) -> None:
+        def beat():
+            pipe = self.client.pipeline()
+            pipe.zadd(self.registry, {self.own: self.clock() + TTL_SECONDS})
+            pipe.expire(self.own, int(TTL_SECONDS * 2))
+            pipe.execute()
+
+        self._call("heartbeat", beat)
+
+    def forget(self) -> None:
+        """This worker is gone (its supervisor says so): drop its counts now."""
+
+        def drop():
+            pipe = self.client.pipeline()
+            pipe.zrem(self.registry, self.own)
+            pipe.delete(self.own)
+            pipe.execute()
+
+        self._call("forget", drop)

@@ -1,0 +1,256 @@
+"""`pasla serve --workers 2` on PostgreSQL + Redis: one truth for every worker.
+
+SO_REUSEPORT spreads connections by a hash of the addresses, so a test
+cannot pick a worker. Each request here goes on a fresh connection (a new
+source port), and the JSON access log says which worker (pid) answered:
+the tests check that both workers took part before they believe a result.
+"""
+
+import http.client
+import os
+import secrets
+import signal
+import socket
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from tests.conftest import run_pasla
+
+pytestmark = pytest.mark.postgres
+
+
+def both_workers_answered(server, statuses=None) -> bool:
+    seen = set()
+    for pid, messages in server.access_by_pid().items():
+        if statuses is None or any(f" {status} " in m for m in messages for status in statuses):
+            seen.add(pid)
+    return set(server.workers) <= seen
+
+
+def test_cap_of_10_under_100_parallel_gets_across_both_workers(serve, postgres, sample):
+    server = serve(postgres)
+    share = server.share(sample, 5, 10)
+    size = sample.stat().st_size
+    barrier = threading.Barrier(100)
+
+    def fetch(n):
+        conn = http.client.HTTPConnection(
+            "127.0.0.1", server.port, timeout=60, source_address=(f"127.0.1.{n + 10}", 0)
+        )
+        barrier.wait()
+        try:
+            conn.request("GET", share["path"])
+            resp = conn.getresponse()
+            return resp.status, len(resp.read())
+        finally:
+            conn.close()
+
+    with ThreadPoolExecutor(100) as pool:
+        results = list(pool.map(fetch, range(100)))
+    assert results.count((200, size)) == 10, sorted(results)
+    assert {status for status, _ in results} == {200, 410}
+    assert both_workers_answered(server)
+    rows = postgres.query("select outcome, pid from shares_download where share_id = ?", share["id"])
+    assert sorted(outcome for outcome, _ in rows) == ["complete"] * 10
+    assert {pid for _, pid in rows} <= set(server.workers)
+    state = lambda: postgres.query("select slots_used, state from shares_share")  # noqa: E731
+    deadline = time.monotonic() + 3
+    while state() != [(10, "exhausted")] and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert state() == [(10, "exhausted")]
+
+
+def test_a_ban_earned_on_one_worker_holds_on_the_other(serve, postgres, sample):
+    server = serve(postgres, env={"PASLA_BAN_THRESHOLD": "3"})
+    share = server.share(sample, 5)
+    for _ in range(3):
+        resp, _ = server.request("GET", f"/{secrets.token_urlsafe(16)}/sample.bin", source="127.0.0.2")
+        assert resp.status == 404
+    # Right link, banned client, fresh connections: every worker says 403.
+    for _ in range(30):
+        assert server.request("HEAD", share["path"], source="127.0.0.2")[0].status == 403
+        if both_workers_answered(server, statuses=[403]):
+            break
+    assert both_workers_answered(server, statuses=[403])
+    assert postgres.query("select ip, share_id from shares_ban") == [("127.0.0.2", None)]
+    assert server.request("HEAD", share["path"], source="127.0.0.3")[0].status == 200
+
+
+def test_the_rate_limit_counts_across_workers(serve, postgres, sample):
+    server = serve(postgres, env={"PASLA_RATE_LIMIT_MAX_REQUESTS": "6"})
+    server.share(sample, 5)
+    statuses = [server.request("GET", "/favicon.ico", source="127.0.0.4")[0].status for _ in range(14)]
+    # One window for the client, whichever worker counts: not 6 per worker.
+    assert statuses == [404] * 6 + [429] * 8
+    assert both_workers_answered(server, statuses=[404])
+    assert both_workers_answered(server, statuses=[429])
+
+
+def test_stop_reaches_every_worker_within_a_second(serve, postgres, sample):
+    server = serve(postgres)
+    share = server.share(sample, 5)
+    for _ in range(40):
+        assert server.request("HEAD", share["path"])[0].status == 200
+        if both_workers_answered(server, statuses=[200]):
+            break
+    assert both_workers_answered(server, statuses=[200])
+    done = run_pasla(["stop", share["id"]], postgres.data_dir, env=server.env)
+    assert done.returncode == 0, done.stderr
+    stopped = time.monotonic()
+    statuses = []
+    while time.monotonic() - stopped < 1.0:
+        statuses.append(server.request("HEAD", share["path"])[0].status)
+    assert len(statuses) >= 4 and set(statuses) == {410}
+    assert both_workers_answered(server, statuses=[410])
+
+
+def test_an_expired_share_is_refused_and_recorded_by_the_watchdog(serve, postgres, sample):
+    server = serve(postgres)
+    share = server.share(sample, "2s")
+    assert server.request("HEAD", share["path"])[0].status == 200
+    time.sleep(2.1)
+    assert server.request("HEAD", share["path"])[0].status == 410
+    deadline = time.monotonic() + 1.5
+    while postgres.query("select state from shares_share") != [("expired",)]:
+        assert time.monotonic() < deadline, "no worker's watchdog recorded the expiry"
+        time.sleep(0.05)
+    # The supervisor and workers are still up for other shares.
+    other = server.share(sample, 5)
+    assert server.request("HEAD", other["path"])[0].status == 200
+
+
+def _open_and_hold(port: int, sources: list[str]) -> list[socket.socket]:
+    held = []
+    for source in sources:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.bind((source, 0))
+        sock.connect(("127.0.0.1", port))
+        held.append(sock)
+    return held
+
+
+def _still_open(sockets) -> int:
+    """Sockets the server kept: nothing to read yet, and no reset or close."""
+    time.sleep(0.5)
+    alive = 0
+    for sock in sockets:
+        sock.settimeout(0.2)
+        try:
+            data = sock.recv(1)
+        except TimeoutError:
+            alive += 1
+            continue
+        except ConnectionError:
+            continue
+        assert data == b""
+    return alive
+
+
+def test_the_per_address_cap_holds_across_workers(serve, postgres, sample):
+    server = serve(postgres, env={"PASLA_MAX_CONNECTIONS_PER_IP": "4"})
+    held = _open_and_hold(server.port, ["127.0.0.5"] * 30)
+    try:
+        # 30 connections hashed over two workers: per-worker counts would keep 8.
+        assert _still_open(held) == 4
+        assert _still_open(_open_and_hold(server.port, ["127.0.0.6"])) == 1
+    finally:
+        for sock in held:
+            sock.close()
+    # Closed connections give their places back on every worker.
+    time.sleep(0.5)
+    again = _open_and_hold(server.port, ["127.0.0.5"] * 4)
+    assert _still_open(again) == 4
+
+
+def test_the_global_cap_holds_across_workers(serve, postgres, sample):
+    server = serve(postgres, env={"PASLA_MAX_GLOBAL_CONNECTIONS": "5"})
+    held = _open_and_hold(server.port, [f"127.0.2.{n}" for n in range(1, 31)])
+    try:
+        assert _still_open(held) == 5
+    finally:
+        for sock in held:
+            sock.close()
+
+
+def test_one_client_cannot_double_its_slot_through_the_other_worker(serve, postgres, sample):
+    server = serve(postgres)
+    share = server.share(sample, 5, 2)
+    size = sample.stat().st_size
+    barrier = threading.Barrier(16)
+
+    def fetch(_):
+        conn = http.client.HTTPConnection(
+            "127.0.0.1", server.port, timeout=60, source_address=("127.0.0.7", 0)
+        )
+        barrier.wait()
+        try:
+            conn.request("GET", share["path"])
+            resp = conn.getresponse()
+            return resp.status, len(resp.read())
+        except (http.client.IncompleteRead, ConnectionError):
+            return "cut", 0
+        finally:
+            conn.close()
+
+    with ThreadPoolExecutor(16) as pool:
+        results = list(pool.map(fetch, range(16)))
+    assert both_workers_answered(server)
+    assert results.count((200, size)) <= 2, results
+
+
+def _slow_download(port: int, path: str, source: str):
+    """A GET that reads 1 MiB of the body and then stops reading (holding the socket)."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
+    sock.bind((source, 0))
+    sock.connect(("127.0.0.1", port))
+    sock.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+    got = b""
+    while len(got) < (1 << 20):
+        got += sock.recv(65536)
+    return sock
+
+
+def test_kill_9_of_a_worker_mid_download(serve, postgres, tmp_path):
+    big = tmp_path / "big.bin"
+    with open(big, "wb") as fh:
+        fh.truncate(256 << 20)
+    server = serve(postgres)
+    share = server.share(big, 5, "--no-checksum")
+    sock = _slow_download(server.port, share["path"], "127.0.0.8")
+    try:
+        rows = postgres.query("select pid, outcome from shares_download")
+        assert len(rows) == 1 and rows[0][1] == "in_progress"
+        victim = rows[0][0]
+        assert victim in server.workers
+        os.kill(victim, signal.SIGKILL)
+        deadline = time.monotonic() + 5
+        while postgres.query("select outcome, finished_at is not null from shares_download") != [
+            ("interrupted", True)
+        ]:
+            assert time.monotonic() < deadline, "the dead worker's download stayed in progress"
+            time.sleep(0.1)
+    finally:
+        sock.close()
+    survivor = next(pid for pid in server.workers if pid != victim)
+    # Fresh connections are served (by the survivor at once; by the
+    # replacement worker once the supervisor has started it).
+    for n in range(10):
+        resp, body = server.request(
+            "GET", share["path"], headers={"Range": "bytes=0-99"}, source=f"127.0.3.{n + 1}"
+        )
+        assert (resp.status, len(body)) == (206, 100)
+    assert any(f"share:{share['id']} 206" in m for m in server.access_by_pid().get(survivor, []))
+    # History is closed as each transfer ends (just after its last byte).
+    deadline = time.monotonic() + 3
+    while postgres.query("select count(*) from shares_download where outcome = 'in_progress'") != [(0,)]:
+        assert time.monotonic() < deadline, "history rows stayed in progress"
+        time.sleep(0.05)
+    assert postgres.query("select outcome, count(*) from shares_download group by outcome order by 1") == [
+        ("complete", 10),
+        ("interrupted", 1),
+    ]
+    assert server.proc.poll() is None
