@@ -121,6 +121,8 @@ SERVER_FLAGS = {
     "allow_ip": "--allow-ip",
     "trust_proxy": "--trust-proxy",
     "trust_header": "--trust-header",
+    "detach": "-d/--detach",
+    "notify": "--notify",
 }
 
 

@@ -12,7 +12,7 @@ from tests.conftest import run_pasla
 
 OUTSIDER = "127.0.0.2"  # loopback too, but not the operator's address
 # Headers that legitimately differ between two requests of one client.
-VOLATILE = {"ratelimit-remaining", "ratelimit-reset", "date"}
+VOLATILE = {"ratelimit-remaining", "ratelimit-reset", "date", "x-request-id"}
 
 
 def answer(served, method, path, source, headers=None):
