@@ -72,3 +72,31 @@ def test_operator_logs_in_sees_live_counts_and_revokes(browser, pasla, sample, d
     assert problems == []
     context.close()
     assert host.proc.poll() is None
+
+
+def test_admin_over_https_logs_in_and_extends(browser, pasla, sample, data_dir, tmp_path):
+    """Over HTTPS Django's CSRF check wants a same-origin Referer: the admin's
+    Referrer-Policy must let the browser send one (the shares' no-referrer would not)."""
+    served = pasla(sample, 30, 2, "--https")
+    make_admin_user(data_dir)
+    context = browser.new_context(ignore_https_errors=True)
+    page = context.new_page()
+    page.goto(f"https://127.0.0.1:{served.port}/admin/login/")
+    assert stylesheet_applied(page)
+    page.fill("#id_username", "boss")
+    page.fill("#id_password", PASSWORD)
+    page.click("input[type=submit]")
+    page.wait_for_url("**/admin/")
+    page.goto(f"https://127.0.0.1:{served.port}/admin/shares/share/")
+    before = served.share_row()["expires_at"]
+    page.locator("#result_list tbody tr", has_text=served.info["id"]).locator(
+        "input[name=_selected_action]"
+    ).check()
+    page.select_option("select[name=action]", "add_downloads")
+    page.fill("input[name=amount]", "2")
+    page.click("button[name=index]")
+    page.wait_for_load_state()
+    assert "cap raised to 4" in page.locator(".messagelist").inner_text()
+    assert served.share_row()["max_downloads"] == 4 and served.share_row()["expires_at"] == before
+    page.screenshot(path=tmp_path / "admin-https.png", full_page=True)
+    context.close()

@@ -203,3 +203,19 @@ def test_admin_login_and_extend_over_https(pasla, sample, data_dir):
     # The ephemeral certificate ends an hour after the share: no further.
     status, page = client.action("share", "extend_shares", [served.info["id"]], amount=120)
     assert "cannot live past" in page
+
+
+def test_the_admin_marks_a_share_whose_server_died(pasla, sample, data_dir):
+    host = pasla(sample, 5)
+    victim = pasla(sample, 5, "--https")
+    tls = data_dir / "tls" / victim.info["id"]
+    assert tls.is_dir()
+    victim.proc.kill()
+    victim.wait()
+    make_admin_user(data_dir)
+    client = AdminClient(host)
+    client.login()
+    status, _, page = client.open("shares/share/?state__exact=dead")
+    assert status == 200 and victim.info["id"] in page and host.info["id"] not in page
+    assert victim.share_row()["state"] == "dead"
+    assert not tls.exists()
