@@ -2,7 +2,7 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import path
 
-from shares import admin_static, views
+from shares import admin_static, ops, views
 
 # Everything lives under PASLA_URL_PREFIX ("" or "/files"): a proxy that
 # publishes pasla under a sub-path passes the path through unchanged.
@@ -12,6 +12,8 @@ urlpatterns = [
     # daphne serves no static files: the admin's own, behind the admin gate.
     path(_base + settings.PASLA_ADMIN_PATH + "static/<path:name>", admin_static.serve, name="admin-static"),
     path(_base + settings.PASLA_ADMIN_PATH, admin.site.urls),
+    path(_base + "healthz", ops.healthz, name="healthz"),
+    path(_base + "metrics", ops.metrics_view, name="metrics"),
     path(_base + "<str:token>/<str:name>", views.download, name="download"),
 ]
 

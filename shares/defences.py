@@ -18,7 +18,7 @@ from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 
-from shares import ratelimit
+from shares import metrics, ratelimit
 from shares.models import Ban
 
 log = logging.getLogger("pasla.defences")
@@ -102,6 +102,7 @@ def ban(scope: str | None, ip: str, strikes: int, max_rows: int) -> None:
             pass  # another worker banned it a moment ago
         else:
             log.warning("banned %s after %d wrong guesses", ip, strikes, extra={"pasla_safe": True})
+            metrics.banned()
     cache.set(_ban_key(scope, ip), True, timeout=BAN_MEMORY_SECONDS)
     evict_oldest_bans(max_rows)
 

@@ -12,7 +12,7 @@ import time
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
 from django.conf import settings
 
-from shares import admin_gate, defences, identity, probes, responses, runtime, services
+from shares import admin_gate, defences, identity, metrics, probes, responses, runtime, services
 from shares.logs import current_request_id
 from shares.tokens import fingerprint
 
@@ -37,6 +37,12 @@ def is_admin_path(path: str) -> bool:
     # Under PASLA_URL_PREFIX like everything else.
     prefix = settings.PASLA_URL_PREFIX.lstrip("/")
     return admin_gate.is_admin_path(path, (prefix + "/" if prefix else "") + settings.PASLA_ADMIN_PATH)
+
+
+def is_ops_path(path: str) -> bool:
+    """/healthz and /metrics: monitoring, behind the same network gate as the admin."""
+    prefix = settings.PASLA_URL_PREFIX
+    return path in (prefix + "/healthz", prefix + "/metrics")
 
 
 def token_in(path: str) -> str | None:
@@ -141,9 +147,8 @@ class AdminGateMiddleware(AsyncMiddleware):
     UNKNOWN = "/.pasla/not-found"
 
     async def process(self, request):
-        if is_admin_path(request.path_info) and not admin_gate.admitted(
-            request.client.addresses, settings.PASLA_ADMIN_NETWORKS
-        ):
+        gated = is_admin_path(request.path_info) or is_ops_path(request.path_info)
+        if gated and not admin_gate.admitted(request.client.addresses, settings.PASLA_ADMIN_NETWORKS):
             request.path = request.path_info = self.UNKNOWN
             request.META["PATH_INFO"] = self.UNKNOWN
         return await self.get_response(request)
@@ -172,8 +177,8 @@ class AdminOnlyMiddleware(AsyncMiddleware):
 
 
 def guarded_path(request) -> bool:
-    """The admin has its own gate (loopback by default); shares have these."""
-    return not is_admin_path(request.path_info)
+    """The admin and monitoring have their own gate (loopback by default); shares have these."""
+    return not (is_admin_path(request.path_info) or is_ops_path(request.path_info))
 
 
 class AllowlistMiddleware(AsyncMiddleware):
@@ -349,24 +354,29 @@ class AccessLogMiddleware(AsyncMiddleware):
 
     async def _counted(self, request, status, inner, started):
         sent = 0
+        metrics.transfer_started()
         try:
             async for part in inner:
                 yield part
                 sent += len(part)
         finally:
+            metrics.transfer_ended()
             self._log(request, status, sent, started)
 
     def _counted_sync(self, request, status, inner, started):
         sent = 0
+        metrics.transfer_started()
         try:
             for part in inner:
                 yield part
                 sent += len(part)
         finally:
+            metrics.transfer_ended()
             self._log(request, status, sent, started)
 
     @staticmethod
     def _log(request, status: int, size: int, started: float) -> None:
+        metrics.response_sent(status, size)
         client = getattr(request, "client_ip", None) or identity.normalize_ip(request.META.get("REMOTE_ADDR"))
         method = request.method if _PLAIN_METHOD.match(request.method or "") else "-"
         access_log.info(

@@ -13,7 +13,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from shares import coverage, runtime
+from shares import coverage, metrics, runtime
 from shares.models import Download, Share, Slot
 from shares.slot_ledger import ledger
 
@@ -56,6 +56,7 @@ def grant(share: Share, *, client_ip: str, validator: str, start: int, end: int)
                 return slot
         if not locked.claim_slot():
             return None
+        metrics.slot_claimed()
         share.slots_used = locked.slots_used
         slot = Slot.objects.create(
             share=locked,
@@ -94,6 +95,7 @@ def switch(
         locked = Share.objects.select_for_update().filter(pk=share_id).first()
         if locked is None or not locked.is_live or not locked.claim_slot():
             return None
+        metrics.slot_claimed()
         delivered = [[request_start, position]] if position > request_start else []
         slot = Slot.objects.create(
             share=locked,

@@ -3,8 +3,10 @@
 import json
 import logging
 import os
+import shutil
 import socket
 import sys
+from pathlib import Path
 
 from django.conf import settings
 
@@ -37,6 +39,7 @@ def run(opts, argv: list[str]) -> int:
 
     services.ensure_database()
     sockets = _bind_all(binds, workers)
+    metrics_dir = _metrics_dir()
     addresses = [(host, sockets[0][i].getsockname()[1]) for i, (host, _) in enumerate(binds)]
     supervisor = Supervisor(
         worker_command(str(settings.BASE_DIR / "manage.py"), argv),
@@ -44,11 +47,18 @@ def run(opts, argv: list[str]) -> int:
         on_death=_after_death,
     )
     try:
-        supervisor.start()
-    except SupervisorError as exc:
-        supervisor._signal(None, None)
-        supervisor.run()
-        raise CliError(str(exc)) from None
+        try:
+            supervisor.start()
+        except SupervisorError as exc:
+            supervisor._signal(None, None)
+            supervisor.run()
+            raise CliError(str(exc)) from None
+        return _announce_and_run(opts, supervisor, workers, addresses, base)
+    finally:
+        shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def _announce_and_run(opts, supervisor, workers: int, addresses, base) -> int:
     info = {
         "version": __version__,
         "pid": os.getpid(),
@@ -99,9 +109,29 @@ def _bind_all(binds, workers: int) -> list[list[socket.socket]]:
     return per_worker
 
 
-def _after_death(pid: int, hostname: str) -> None:
-    from shares import services
+def _metrics_dir() -> Path:
+    """A fresh PROMETHEUS_MULTIPROC_DIR for this server, inherited by its workers.
 
+    Directories of earlier servers whose supervisor is gone are removed.
+    """
+    from shares.processes import pid_exists
+
+    root = settings.DATA_DIR / "metrics"
+    root.mkdir(mode=0o700, exist_ok=True)
+    for old in root.iterdir():
+        if old.name.isdigit() and not pid_exists(int(old.name)):
+            shutil.rmtree(old, ignore_errors=True)
+    path = root / str(os.getpid())
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir(mode=0o700)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(path)
+    return path
+
+
+def _after_death(pid: int, hostname: str) -> None:
+    from shares import metrics, services
+
+    metrics.worker_gone(pid)
     closed = services.close_worker_history(pid, hostname)
     if closed:
         log.warning("closed %d download(s) the dead worker left in progress", closed)
