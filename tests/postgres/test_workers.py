@@ -53,7 +53,13 @@ def test_cap_of_10_under_100_parallel_gets_across_both_workers(serve, postgres, 
     assert results.count((200, size)) == 10, sorted(results)
     assert {status for status, _ in results} == {200, 410}
     assert both_workers_answered(server)
-    rows = postgres.query("select outcome, pid from shares_download where share_id = ?", share["id"])
+    # A history row closes just after its last byte left: wait for that.
+    sql = "select outcome, pid from shares_download where share_id = ?"
+    deadline = time.monotonic() + 3
+    while any(outcome == "in_progress" for outcome, _ in postgres.query(sql, share["id"])):
+        assert time.monotonic() < deadline, "history rows stayed in progress"
+        time.sleep(0.05)
+    rows = postgres.query(sql, share["id"])
     assert sorted(outcome for outcome, _ in rows) == ["complete"] * 10
     assert {pid for _, pid in rows} <= set(server.workers)
     state = lambda: postgres.query("select slots_used, state from shares_share")  # noqa: E731
