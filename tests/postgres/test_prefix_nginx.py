@@ -1,0 +1,120 @@
+"""A real nginx publishing `pasla serve` under /files/ (PASLA_URL_PREFIX).
+
+nginx passes the path through unchanged; pasla serves and prints every URL
+with the prefix. Skipped only when nginx is not installed (.ci/run installs
+nginx-light).
+"""
+
+import http.client
+import os
+import shutil
+import socket
+import subprocess
+import time
+import urllib.parse
+
+import pytest
+
+NGINX = shutil.which("nginx") or next((p for p in ("/usr/sbin/nginx",) if os.path.exists(p)), None)
+
+pytestmark = pytest.mark.skipif(NGINX is None, reason="nginx is not installed")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def nginx(tmp_path):
+    """Factory: nginx(upstream_port, port) -> port; stopped at teardown."""
+    procs = []
+
+    def start(upstream: int, port: int) -> int:
+        conf = tmp_path / "nginx.conf"
+        conf.write_text(
+            f"""
+master_process off;
+daemon off;
+pid {tmp_path}/nginx.pid;
+error_log {tmp_path}/nginx-error.log warn;
+events {{ worker_connections 64; }}
+http {{
+    access_log off;
+    client_body_temp_path {tmp_path}/body;
+    proxy_temp_path {tmp_path}/proxy;
+    server {{
+        listen 127.0.0.1:{port};
+        location /files/ {{
+            proxy_pass http://127.0.0.1:{upstream};
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_set_header Host $http_host;
+            proxy_set_header X-Forwarded-For $remote_addr;
+            proxy_set_header X-Request-ID $request_id;
+            proxy_buffering off;
+            proxy_max_temp_file_size 0;
+        }}
+        location / {{ return 418; }}
+    }}
+}}
+"""
+        )
+        proc = subprocess.Popen([NGINX, "-c", str(conf), "-p", str(tmp_path)], stderr=subprocess.PIPE)
+        procs.append(proc)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                return port
+            except OSError:
+                assert proc.poll() is None, proc.stderr.read().decode()
+                time.sleep(0.05)
+        raise AssertionError("nginx did not start")
+
+    yield start
+    for proc in procs:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def get(port: int, path: str, headers=None):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        conn.request("GET", path, headers=headers or {})
+        resp = conn.getresponse()
+        return resp, resp.read()
+    finally:
+        conn.close()
+
+
+def test_a_share_behind_nginx_under_a_prefix(serve, nginx, backend, sample):
+    front = free_port()
+    server = serve(
+        backend,
+        workers=1,
+        env={"PASLA_URL_PREFIX": "/files", "PASLA_PUBLIC_URL": f"http://127.0.0.1:{front}"},
+        args=["--trust-proxy"],
+    )
+    assert nginx(server.port, front) == front
+    # The URL printed by `pasla share` is the public one, prefix included.
+    share = server.share(sample, 5)
+    url = urllib.parse.urlsplit(share["url"])
+    assert share["url"].startswith("http://127.0.0.1:")
+    assert url.path.startswith("/files/") and url.path.endswith("/sample.bin")
+    resp, body = get(front, url.path)
+    assert (resp.status, body) == (200, sample.read_bytes())
+    assert resp.getheader("X-Request-ID")  # nginx's $request_id, echoed
+    resp, body = get(front, url.path, {"Range": "bytes=10-19"})
+    assert (resp.status, body) == (206, sample.read_bytes()[10:20])
+    # A browser gets the landing page, whose button goes to the prefixed URL.
+    resp, body = get(front, url.path, {"Accept": "text/html"})
+    assert resp.status == 200 and f'action="{url.path}"'.encode() in body
+    # Monitoring and the admin live under the prefix too (loopback via nginx).
+    resp, body = get(front, "/files/healthz")
+    assert resp.status == 200 and b'"database": "ok"' in body
+    resp, _ = get(front, "/files/admin/")
+    assert resp.status == 302 and resp.getheader("Location").startswith("/files/admin/login/")
+    # Outside the prefix: nothing of pasla's.
+    assert server.request("GET", url.path.removeprefix("/files"))[0].status == 404
