@@ -260,3 +260,33 @@ def test_kill_9_of_a_worker_mid_download(serve, postgres, tmp_path):
         ("interrupted", 1),
     ]
     assert server.proc.poll() is None
+
+
+def test_an_unban_in_the_admin_reaches_every_worker_at_once(serve, postgres, sample):
+    from tests.admin_client import PASSWORD, AdminClient
+
+    server = serve(postgres, env={"PASLA_BAN_THRESHOLD": "2"})
+    share = server.share(sample, 5)
+    guesser = "127.0.0.9"
+    for _ in range(2):
+        assert server.request("GET", f"/{secrets.token_urlsafe(16)}/x", source=guesser)[0].status == 404
+    for _ in range(30):
+        assert server.request("HEAD", share["path"], source=guesser)[0].status == 403
+        if both_workers_answered(server, statuses=[403]):
+            break
+    assert both_workers_answered(server, statuses=[403])
+    made = run_pasla(
+        ["admin-user", "boss"], postgres.data_dir, env={**server.env, "PASLA_ADMIN_PASSWORD": PASSWORD}
+    )
+    assert made.returncode == 0, made.stderr
+    client = AdminClient(server)
+    client.login()
+    [(ban_id,)] = postgres.query("select id from shares_ban")
+    status, page = client.action("ban", "unban", [ban_id])
+    assert status == 200 and "Unbanned 1 address(es)." in page
+    # No waiting for a remembered answer to expire: on every worker, now.
+    statuses = [server.request("HEAD", share["path"], source=guesser)[0].status for _ in range(12)]
+    assert statuses == [200] * 12
+    line = f"{guesser} HEAD share:{share['id']} 200"
+    served_by = {pid for pid, messages in server.access_by_pid().items() if any(line in m for m in messages)}
+    assert served_by == set(server.workers)
