@@ -131,6 +131,7 @@ class ConnectionGuard(WrappingFactory):
         # `pasla serve` with several workers: SharedConnectionCounts, so the
         # caps hold for the whole server, not per process.
         self.shared = shared
+        self.shared_by_ip: dict[str, int] = {}  # what this worker counted there
         self.max_global = max_global
         self.max_per_ip = max_per_ip
         self.header_timeout = header_timeout
@@ -163,7 +164,9 @@ class ConnectionGuard(WrappingFactory):
         self.open_total += 1
         self.open_by_ip[peer] = self.open_by_ip.get(peer, 0) + 1
         connection = self.protocol(self, wrapped, peer)
-        connection.shared_counted = bool(shared)
+        if shared:
+            connection.shared_counted = True
+            self.shared_by_ip[peer] = self.shared_by_ip.get(peer, 0) + 1
         return connection
 
     def unregisterProtocol(self, p):
@@ -176,6 +179,11 @@ class ConnectionGuard(WrappingFactory):
         connection.counted = False
         if connection.shared_counted:
             connection.shared_counted = False
+            left = self.shared_by_ip.get(connection.peer, 1) - 1
+            if left > 0:
+                self.shared_by_ip[connection.peer] = left
+            else:
+                self.shared_by_ip.pop(connection.peer, None)
             self.shared.release(connection.peer)
         self.open_total -= 1
         left = self.open_by_ip.get(connection.peer, 1) - 1

@@ -32,7 +32,10 @@ class ServeRunner(ShareRunner):
         super()._ready()
 
     def _heartbeat(self):
-        asyncio.get_event_loop().run_in_executor(None, self.shared.heartbeat)
+        # Taken here, on the reactor thread that changes it: the guard's own
+        # count of what it holds in Redis, which the heartbeat writes back.
+        counts = dict(self.server.guard.shared_by_ip)
+        asyncio.get_event_loop().run_in_executor(None, self.shared.heartbeat, counts)
 
     def _on_signal(self, signum):
         if self.ending:

@@ -9,9 +9,14 @@ connections are gone with it), sum the live hashes, and count the new
 connection only if both the per-address and the global cap leave room.
 
 The calls are synchronous and made from the reactor: one round trip to a
-nearby Redis (~0.1 ms) per accepted and per closed connection. When Redis
-does not answer, admission says None and the guard falls back to its own
-per-process counts rather than refusing everyone.
+nearby Redis (~0.1 ms) per accepted and per closed connection, on a client
+of its own with a 0.25 s timeout. When Redis does not answer, admission
+says None and the guard falls back to its own per-process counts rather
+than refusing everyone; after a failure Redis is left alone for
+RETRY_SECONDS, so a dead Redis costs the reactor one timeout per interval,
+not one per connection. The heartbeat rewrites the worker's hash from the
+guard's own truth, so a release lost to a Redis hiccup heals within
+HEARTBEAT_SECONDS.
 """
 
 import logging
@@ -24,6 +29,8 @@ log = logging.getLogger("pasla.server")
 # A worker that has not refreshed its entry for this long is taken for dead.
 TTL_SECONDS = 10.0
 HEARTBEAT_SECONDS = 2.0
+TIMEOUT_SECONDS = 0.25
+RETRY_SECONDS = 5.0
 
 _ADMIT = """
 local registry, own = KEYS[1], KEYS[2]
@@ -58,30 +65,41 @@ return 1
 
 
 class SharedConnectionCounts:
-    def __init__(self, client, key_of, worker: str | None = None, clock=time.time):
+    def __init__(self, client, key_of, worker: str | None = None, clock=time.time, monotonic=time.monotonic):
         self.client = client
         self.registry = key_of("conn:workers")
         self.own = key_of(f"conn:worker:{worker or worker_id()}")
         self.clock = clock
+        self.monotonic = monotonic
         self._admit = client.register_script(_ADMIT)
         self._release = client.register_script(_RELEASE)
         self._failing = False
+        self._quiet_until = 0.0
 
     @classmethod
     def from_cache(cls, worker: str | None = None):
-        """Built on Django's Redis cache (its connection pool and key prefix)."""
+        """On the Redis named by CACHE_URL, under the cache's key prefix."""
+        import redis
+        from django.conf import settings
         from django.core.cache import cache
 
-        client = cache._cache.get_client(None, write=True)
+        location = settings.CACHES["default"]["LOCATION"]
+        location = location[0] if isinstance(location, list | tuple) else location.split(",")[0]
+        client = redis.Redis.from_url(
+            location, socket_timeout=TIMEOUT_SECONDS, socket_connect_timeout=TIMEOUT_SECONDS
+        )
         return cls(client, lambda name: cache.make_key(f"pasla:{name}"), worker)
 
     def _call(self, what, fn):
+        if self._failing and self.monotonic() < self._quiet_until:
+            return None
         try:
             result = fn()
         except Exception as exc:  # Redis down or slow: say so once, not per connection
             if not self._failing:
                 log.warning("shared connection counts unavailable (%s): per-worker caps only", exc)
                 self._failing = True
+            self._quiet_until = self.monotonic() + RETRY_SECONDS
             return None
         if self._failing:
             log.info("shared connection counts available again")
@@ -101,10 +119,18 @@ class SharedConnectionCounts:
     def release(self, ip: str) -> None:
         self._call("release", lambda: self._release(keys=[self.own], args=[ip]))
 
-    def heartbeat(self) -> None:
+    def heartbeat(self, counts: dict[str, int] | None = None) -> None:
+        """Keep this worker alive in the registry; with `counts` (address ->
+        open connections, from the guard), rewrite its hash to match them."""
+
         def beat():
-            pipe = self.client.pipeline()
+            pipe = self.client.pipeline(transaction=True)
             pipe.zadd(self.registry, {self.own: self.clock() + TTL_SECONDS})
+            if counts is not None:
+                pipe.delete(self.own)
+                live = {ip: n for ip, n in counts.items() if n > 0}
+                if live:
+                    pipe.hset(self.own, mapping={**live, "*": sum(live.values())})
             pipe.expire(self.own, int(TTL_SECONDS * 2))
             pipe.execute()
 
