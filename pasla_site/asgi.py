@@ -17,6 +17,14 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pasla_site.settings")
 class LargeChunkASGIHandler(ASGIHandler):
     chunk_size = 1 << 20
 
+    async def send_response(self, response, send):
+        # A zero-copy body (shares.streaming.Transfer) sends its own
+        # `pasla.response.sendfile` messages between Django's start and
+        # end messages, so it needs the ASGI send callable.
+        if hasattr(response, "asgi_send"):
+            response.asgi_send = send
+        await super().send_response(response, send)
+
 
 def get_application() -> ASGIHandler:
     django.setup(set_prefix=False)

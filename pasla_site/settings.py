@@ -100,6 +100,9 @@ _sqlite_default = f"sqlite:///{DATA_DIR / 'pasla.sqlite3'}"
 DATABASES = {"default": env.db("DATABASE_URL", default=_sqlite_default)}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     private_file(Path(DATABASES["default"]["NAME"]))
+    # Executor threads keep their connection: opening one (and running the
+    # pragmas below) per request was a measurable part of time to first byte.
+    DATABASES["default"]["CONN_MAX_AGE"] = None
     DATABASES["default"]["OPTIONS"] = {
         # WAL lets the server read while `pasla list`/`stop` write; IMMEDIATE
         # transactions plus a busy timeout turn lock contention into waiting

@@ -33,6 +33,8 @@ class Limits:
     drain_timeout: float = 300.0
     # How long `pasla -d` waits for its background server to accept connections.
     detach_timeout: float = 60.0
+    # 1: files go out with os.sendfile on plain TCP; 0: always the read loop.
+    zero_copy: int = 1
 
 
 # (minimum, maximum) for each field; values outside are a configuration error.
@@ -53,6 +55,7 @@ BOUNDS = {
     "resume_overlap": (0, 1 << 30),
     "drain_timeout": (0, 86_400),
     "detach_timeout": (1, 3600),
+    "zero_copy": (0, 1),
 }
 
 

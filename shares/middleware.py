@@ -346,13 +346,14 @@ class AccessLogMiddleware(AsyncMiddleware):
         if response.streaming:
             inner = response.streaming_content
             counted = self._counted if response.is_async else self._counted_sync
-            response.streaming_content = counted(request, response.status_code, inner, started)
+            transfer = getattr(response, "transfer", None)
+            response.streaming_content = counted(request, response.status_code, inner, started, transfer)
         else:
             size = 0 if request.method == "HEAD" else len(response.content)
             self._log(request, response.status_code, size, started)
         return response
 
-    async def _counted(self, request, status, inner, started):
+    async def _counted(self, request, status, inner, started, transfer=None):
         sent = 0
         metrics.transfer_started()
         try:
@@ -361,9 +362,10 @@ class AccessLogMiddleware(AsyncMiddleware):
                 sent += len(part)
         finally:
             metrics.transfer_ended()
-            self._log(request, status, sent, started)
+            # A transfer knows what left, zero-copy bytes included.
+            self._log(request, status, sent if transfer is None else transfer.sent, started)
 
-    def _counted_sync(self, request, status, inner, started):
+    def _counted_sync(self, request, status, inner, started, transfer=None):
         sent = 0
         metrics.transfer_started()
         try:
@@ -372,7 +374,8 @@ class AccessLogMiddleware(AsyncMiddleware):
                 sent += len(part)
         finally:
             metrics.transfer_ended()
-            self._log(request, status, sent, started)
+            # A transfer knows what left, zero-copy bytes included.
+            self._log(request, status, sent if transfer is None else transfer.sent, started)
 
     @staticmethod
     def _log(request, status: int, size: int, started: float) -> None:

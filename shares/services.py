@@ -254,6 +254,26 @@ def finish_download(
         connection.close_if_unusable_or_obsolete()
 
 
+def record_progress(due: dict[int, int]) -> None:
+    """Running byte counts of downloads in progress, all in one transaction.
+
+    Fed about once a second from the in-memory board, so `pasla list` and
+    the admin see transfers move; a row that has already finished keeps
+    the final total finish_download() wrote.
+    """
+    if not due:
+        return
+    table = connection.ops.quote_name(Download._meta.db_table)
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.executemany(
+                f"UPDATE {table} SET bytes_sent = %s WHERE id = %s AND outcome = %s",  # noqa: S608
+                [(sent, pk, Download.Outcome.IN_PROGRESS) for pk, sent in due.items()],
+            )
+    finally:
+        connection.close_if_unusable_or_obsolete()
+
+
 def abandon(outcome: Outcome) -> None:
     """A prepared download whose client left before the response: give it all back."""
     if outcome.source is not None:

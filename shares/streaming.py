@@ -1,23 +1,32 @@
-"""The body of a download: an async generator of chunks from a payload source.
+"""The body of a download, sent one of two ways, counted one way.
 
-Reads run on the executor so a slow disk never blocks the event loop; the
-server's send() waits while the client's socket is full, so at most about
-one chunk per connection sits in memory. Each chunk is taken from the
-download slot's account before it is read, so parallel requests of one slot
-never send the same bytes beyond the slot's allowance. Totals (and the byte
-range actually sent, which is what lets a cut download resume on the same
-slot) reach the database once, when the transfer ends, however it ends --
-including a client that leaves before the first chunk (`abandon()`).
+- Zero copy (plain TCP, a regular file): `send_zero_copy()` asks the server
+  for each segment with a `pasla.response.sendfile` message; the kernel
+  moves the bytes and the server reports every amount it accepted.
+- The read loop (TLS, archives, PASLA_ZERO_COPY=0): `chunks()` reads on
+  the executor so a slow disk never blocks the event loop, and the
+  server's send() waits while the client's socket is full, so at most
+  about one chunk per connection sits in memory.
+
+Either way every piece is taken from the download slot's account before
+it is sent, so parallel requests of one slot never send the same bytes
+beyond the slot's allowance, and every byte that left is counted in
+`_count()` (live board, running total for the database). Totals (and the
+byte range actually sent, which is what lets a cut download resume on the
+same slot) are settled once, when the transfer ends, however it ends --
+including a client that leaves before the first byte (`abandon()`).
 """
 
 import asyncio
 import logging
 import threading
 
-from shares import slots
+from shares import payloads, slots
 from shares.live import board
 from shares.models import Download
 from shares.payloads import PayloadDrift
+from shares.sendfile_plan import MESSAGE as SENDFILE
+from shares.sendfile_plan import SEGMENT, plan_segments
 from shares.services import finish_download
 
 log = logging.getLogger("pasla")
@@ -44,6 +53,8 @@ class Transfer:
         self.download_id = download_id
         self.slot_id = slot_id
         self.client_ip = client_ip
+        self.sent = 0
+        self._part_start, self._part_sent = start, 0
         self._claimed = False
         self._lock = threading.Lock()
 
@@ -64,53 +75,113 @@ class Transfer:
             self.download_id, self.share_id, 0, Download.Outcome.ABORTED, self.slot_id, self.start
         )
 
+    # --- one accounting path for both ways of sending -------------------------
+
+    def _begin(self) -> None:
+        self._part_start, self._part_sent = self.start, 0
+        board.begin(self.share_id, self.download_id)
+
+    def _count(self, size: int) -> None:
+        """`size` more bytes were handed to the client's socket."""
+        self.sent += size
+        self._part_sent += size
+        board.progress(self.share_id, size, self.download_id)
+
+    async def _reserve(self, position: int, size: int) -> None:
+        """Take [position, position + size) from the slot before sending it."""
+        if slots.take(self.slot_id, position, size):
+            return
+        loop = asyncio.get_running_loop()
+        old, self.slot_id = self.slot_id, None
+        self.slot_id = await loop.run_in_executor(None, self._switch, old, self._part_start, self._part_sent)
+        if self.slot_id is None or not slots.take(self.slot_id, position, size):
+            raise SlotSpent("the slot's re-send allowance is used up and no slot is left")
+        self._part_start, self._part_sent = position, 0
+
+    def _broken(self, exc: Exception) -> str:
+        log.error("share %s: download %s broken off: %s", self.share_id, self.download_id, exc)
+        return Download.Outcome.FAILED
+
+    def _settle(self, outcome: str) -> None:
+        self.source.close()
+        complete = outcome == Download.Outcome.COMPLETE
+        board.end(self.share_id, self.sent, complete, self.client_ip, self.download_id)
+        # Not awaited: this may run while the task is being cancelled.
+        asyncio.get_running_loop().run_in_executor(
+            None,
+            finish_download,
+            self.download_id,
+            self.share_id,
+            self.sent,
+            outcome,
+            self.slot_id,
+            self._part_start,
+            self._part_sent,
+        )
+
+    # --- the read loop (TLS, archives, or zero copy turned off) --------------------
+
     async def chunks(self):
+        """The body as chunks of bytes, each read on the executor."""
         if not self._claim():
             return
         loop = asyncio.get_running_loop()
-        start, length = self.start, self.length
-        sent = 0
-        # The part of this transfer accounted to the current slot.
-        part_start, part_sent = start, 0
+        self._begin()
         outcome = Download.Outcome.ABORTED
-        board.begin(self.share_id)
         try:
-            while sent < length:
-                size = min(self.chunk_size, length - sent)
-                position = start + sent
-                if not slots.take(self.slot_id, position, size):
-                    old, self.slot_id = self.slot_id, None
-                    self.slot_id = await loop.run_in_executor(None, self._switch, old, part_start, part_sent)
-                    if self.slot_id is None or not slots.take(self.slot_id, position, size):
-                        raise SlotSpent("the slot's re-send allowance is used up and no slot is left")
-                    part_start, part_sent = position, 0
+            while self.sent < self.length:
+                size = min(self.chunk_size, self.length - self.sent)
+                position = self.start + self.sent
+                await self._reserve(position, size)
                 data = await loop.run_in_executor(None, self.source.read, position, size)
                 yield data
                 # Control returns here once send() has handed the chunk to a
                 # socket that had room for it.
-                sent += size
-                part_sent += size
-                board.progress(self.share_id, size)
+                self._count(size)
             outcome = Download.Outcome.COMPLETE
         except (PayloadDrift, SlotSpent) as exc:
-            outcome = Download.Outcome.FAILED
-            log.error("share %s: download %s broken off: %s", self.share_id, self.download_id, exc)
+            outcome = self._broken(exc)
             raise
         finally:
-            self.source.close()
-            board.end(self.share_id, sent, outcome == Download.Outcome.COMPLETE, self.client_ip)
-            # Not awaited: this may run while the task is being cancelled.
-            loop.run_in_executor(
-                None,
-                finish_download,
-                self.download_id,
-                self.share_id,
-                sent,
-                outcome,
-                self.slot_id,
-                part_start,
-                part_sent,
-            )
+            self._settle(outcome)
+
+    # --- zero copy (plain TCP, a regular file) -------------------------------------
+
+    async def send_zero_copy(self, send) -> None:
+        """Send the range with `pasla.response.sendfile` messages (see shares/server/zero_copy.py)."""
+        if not self._claim():
+            return
+        fd = self.source.fd
+        self._begin()
+        outcome = Download.Outcome.ABORTED
+        try:
+            for position, size in plan_segments(self.start + self.sent, self.length - self.sent, SEGMENT):
+                await self._reserve(position, size)
+                if not payloads.still_pinned(fd, self.source.pinned):
+                    raise PayloadDrift("file changed during transfer")
+                before = self.sent
+                await send(
+                    {"type": SENDFILE, "fd": fd, "offset": position, "count": size, "progress": self._count}
+                )
+                if self.sent - before < size:
+                    # The client left, stalled and was cut, or the file
+                    # ended early (sendfile found EOF): only the last is ours.
+                    if not payloads.still_pinned(fd, self.source.pinned):
+                        raise PayloadDrift("file changed during transfer")
+                    break
+            else:
+                outcome = Download.Outcome.COMPLETE
+        except (PayloadDrift, SlotSpent) as exc:
+            outcome = self._broken(exc)
+            raise
+        finally:
+            self._settle(outcome)
+
+    async def zero_copy_body(self, response):
+        """The streaming content of a zero-copy response: sends, yields nothing."""
+        await self.send_zero_copy(response.asgi_send)
+        return
+        yield  # makes this an async generator, which StreamingHttpResponse accepts
 
     def _switch(self, old_slot: int, part_start: int, part_sent: int) -> int | None:
         return slots.switch(

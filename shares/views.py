@@ -1,6 +1,7 @@
 """The recipient's side: GET/HEAD of /<token>/<name>."""
 
 import asyncio
+import logging
 import mimetypes
 
 from asgiref.sync import sync_to_async
@@ -8,9 +9,12 @@ from django.conf import settings
 from django.http import HttpResponse, StreamingHttpResponse
 from django.utils.http import content_disposition_header
 
-from shares import landing, ranges, responses, runtime, services
+from shares import landing, payloads, ranges, responses, runtime, services
 from shares.negotiation import prefers_html
+from shares.sendfile_plan import EXTENSION as SENDFILE_EXTENSION
 from shares.streaming import Transfer
+
+log = logging.getLogger("pasla")
 
 
 def db(fn):
@@ -53,6 +57,18 @@ class TransferResponse(StreamingHttpResponse):
         finally:
             if self.transfer is not None:
                 self.transfer.abandon()
+
+
+class ZeroCopyResponse(TransferResponse):
+    """A file body the server sends with os.sendfile; see shares/server/zero_copy.py."""
+
+    asgi_send = None  # set by pasla_site.asgi's handler just before sending
+
+
+def zero_copy_allowed(request, source) -> bool:
+    """The server offered zero copy (plain TCP) and the body is a file as it is on disk."""
+    extensions = request.scope.get("extensions") or {}
+    return SENDFILE_EXTENSION in extensions and isinstance(source, payloads.FileSource)
 
 
 def _abandon_prepared(future) -> None:
@@ -142,7 +158,12 @@ async def download(request, token: str, name: str):
             client_ip=request.client_ip,
             validator=headers["ETag"],
         )
-        response = TransferResponse(transfer.chunks(), status=outcome.status)
+        if zero_copy_allowed(request, outcome.source):
+            log.debug("share %s: download %s goes out by sendfile", share.id, outcome.download_id)
+            response = ZeroCopyResponse(status=outcome.status)
+            response.streaming_content = transfer.zero_copy_body(response)
+        else:
+            response = TransferResponse(transfer.chunks(), status=outcome.status)
         response.transfer = transfer
     for key, value in headers.items():
         response[key] = value

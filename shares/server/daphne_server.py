@@ -20,9 +20,10 @@ from daphne.http_protocol import HTTPFactory, WebRequest
 from daphne.server import Server
 from twisted.internet import defer, interfaces, reactor
 from twisted.logger import globalLogBeginner
+from twisted.web import http
 from zope.interface import implementer
 
-from shares.server import guards
+from shares.server import guards, zero_copy
 
 log = logging.getLogger("pasla.server")
 
@@ -64,6 +65,7 @@ class PaslaRequest(WebRequest):
 
     def __init__(self, *args, **kwargs):
         self.gate = None
+        self.sender = None  # a zero_copy.FileSender while one runs
         super().__init__(*args, **kwargs)
         # Under the guard (and TLS) wrappers: set it on the socket's own
         # transport, not on a wrapper that would only shadow the attribute.
@@ -113,6 +115,8 @@ class PaslaRequest(WebRequest):
     def connectionLost(self, reason):
         if self.gate is not None:
             self.gate.stopProducing()
+        if self.sender is not None:
+            self.sender.stop(zero_copy.ClientGone())
         super().connectionLost(reason)
 
     def handle_exception(self, exception):
@@ -148,7 +152,16 @@ class PaslaServer(Server):
     """daphne's Server listening on sockets we bound, with backpressure."""
 
     def __init__(
-        self, application, listeners, *, stall_timeout: float, wrappers=(), limits=None, shared=None, **kwargs
+        self,
+        application,
+        listeners,
+        *,
+        stall_timeout: float,
+        wrappers=(),
+        limits=None,
+        shared=None,
+        zero_copy_sends: bool = True,
+        **kwargs,
     ):
         kwargs.setdefault("server_name", "")  # no Server header at all
         kwargs.setdefault("signal_handlers", False)
@@ -164,6 +177,7 @@ class PaslaServer(Server):
         self.wrappers = list(wrappers)
         self.limits = limits
         self.shared_counts = shared
+        self.zero_copy_sends = zero_copy_sends
 
     def wrap_factory(self, factory):
         for wrap in self.wrappers:
@@ -201,7 +215,51 @@ class PaslaServer(Server):
         ports, self.ports = self.ports, []
         return defer.DeferredList([defer.maybeDeferred(p.stopListening) for p in ports])
 
+    def create_application(self, protocol, scope):
+        # Offer zero-copy bodies only where the bytes may skip userspace:
+        # a plain TCP socket, not TLS.
+        channel = getattr(protocol, "channel", None)
+        if self.zero_copy_sends and zero_copy.plain_tcp_transport(getattr(channel, "transport", None)):
+            scope = {**scope, "extensions": {**scope.get("extensions", {}), zero_copy.EXTENSION: {}}}
+        return super().create_application(protocol, scope)
+
+    async def send_file(self, protocol, message):
+        """One `pasla.response.sendfile` message: returns when its bytes left or the client did."""
+        details = self.connections.get(protocol)
+        if details is None or details.get("disconnected") or protocol.finished or protocol.channel is None:
+            return
+        transport = zero_copy.plain_tcp_transport(protocol.channel.transport)
+        if transport is None or not protocol._response_started:
+            raise ValueError("pasla.response.sendfile needs a started response on plain TCP")
+        if not protocol.startedWriting:
+            http.Request.write(protocol, b"")  # the status line and headers, via Twisted
+        sender = zero_copy.FileSender(
+            transport, message["fd"], message["offset"], message["count"], message["progress"]
+        )
+        protocol.sender = sender
+        try:
+            done = sender.start()
+            moved = sender.offset
+            while not done.done():
+                try:
+                    await asyncio.wait_for(asyncio.shield(done), self.stall_timeout)
+                except TimeoutError:
+                    if sender.offset == moved:
+                        log.info("transfer stalled for %ss, closing the connection", self.stall_timeout)
+                        sender.stop(zero_copy.ClientGone())
+                        transport.abortConnection()
+                    moved = sender.offset
+            problem = done.result()
+            if problem is not None and str(problem):
+                log.info("zero-copy send ended early: %s", problem)
+        finally:
+            sender.stop()
+            protocol.sender = None
+
     async def handle_reply(self, protocol, message):
+        if message.get("type") == zero_copy.MESSAGE:
+            await self.send_file(protocol, message)
+            return
         await super().handle_reply(protocol, message)
         if message.get("type") != "http.response.body" or not message.get("more_body"):
             return

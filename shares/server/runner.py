@@ -16,6 +16,7 @@ log = logging.getLogger("pasla")
 
 WATCH_INTERVAL = 0.5
 DRAIN_POLL = 0.2
+PROGRESS_INTERVAL = 1.0
 
 
 class ShareRunner:
@@ -43,6 +44,7 @@ class ShareRunner:
         self.end_reason = None
         self._drain_deadline = 0.0
         self._checking = False
+        self._flushing = False
         self._stopping = False
 
     def run(self) -> int:
@@ -63,8 +65,10 @@ class ShareRunner:
             wrappers=self.wrappers,
             limits=self.limits,
             shared=self.shared,
+            zero_copy_sends=bool(self.limits.zero_copy),
         )
         self._watch = task.LoopingCall(self._check)
+        self._progress = task.LoopingCall(self._flush_progress)
         self._tick = task.LoopingCall(self._on_tick) if self.on_tick else None
         self.server.run()
         return 0
@@ -76,10 +80,27 @@ class ShareRunner:
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, self._on_signal, signum)
         self._watch.start(WATCH_INTERVAL, now=False)
+        self._progress.start(PROGRESS_INTERVAL, now=False)
         if self._tick is not None:
             self._tick.start(1.0, now=False)
         if self.on_ready:
             self.on_ready(self.server)
+
+    def _flush_progress(self):
+        """Running byte counts to the database: one batch a second, whatever the load."""
+        if self._flushing:
+            return
+        due = self.board.due_progress()
+        if not due:
+            return
+        self._flushing = True
+        future = asyncio.get_event_loop().run_in_executor(None, services.record_progress, due)
+        future.add_done_callback(self._flushed)
+
+    def _flushed(self, future):
+        self._flushing = False
+        if future.exception() is not None:
+            log.warning("could not record download progress: %s", future.exception())
 
     def _on_tick(self):
         try:
@@ -143,6 +164,8 @@ class ShareRunner:
         self._stopping = True
         if self._tick is not None and self._tick.running:
             self._tick.stop()
+        if self._progress.running:
+            self._progress.stop()
         if self.on_end:
             try:
                 self.on_end(self)

@@ -1,0 +1,139 @@
+"""Zero-copy file bodies on plain TCP: os.sendfile driven by the reactor.
+
+The ASGI side asks for it with pasla's own extension (not the standard
+`http.response.pathsend`, which names a path: re-opening a path would
+reopen the door to a file swapped after it was checked, and it has no byte
+range). The scope of a plain-TCP request carries `extensions["pasla.sendfile"]`;
+the application may then send, after `http.response.start`, any number of
+
+    {"type": "pasla.response.sendfile", "fd": int, "offset": int, "count": int,
+     "progress": callable(int)}
+
+messages, then the usual final `http.response.body`. Each one returns once
+its bytes have left, the client has gone, or the transfer stalled; the
+application learns which from the bytes reported to `progress`, which is
+called with every amount the kernel accepted, so what a cut download
+delivered is known to the byte (minus what sat in socket buffers).
+
+TLS connections never get the extension: the bytes must pass through
+OpenSSL. Directory archives are generated, so they stream as before.
+
+How: the response headers are written through Twisted as usual; while a
+range is being sent, the TCP transport's doWrite is replaced by one that
+first lets Twisted flush its own buffer (the headers), then calls
+os.sendfile once per writable event on the non-blocking socket. Twisted
+keeps owning the file descriptor's registration, so a connection lost
+meanwhile is cleaned up by Twisted as always and only has to wake us.
+"""
+
+import asyncio
+import os
+
+from twisted.internet import main
+from twisted.protocols.policies import ProtocolWrapper
+from twisted.protocols.tls import TLSMemoryBIOProtocol
+
+from shares.sendfile_plan import EXTENSION, MESSAGE
+
+__all__ = ["EXTENSION", "MESSAGE", "ClientGone", "FileSender", "plain_tcp_transport"]
+
+# Most one sendfile call may move. The socket's free buffer space limits
+# it anyway; this only bounds one call's time on the event loop.
+STEP = 8 << 20
+
+
+class ClientGone(Exception):
+    pass
+
+
+def plain_tcp_transport(transport):
+    """The TCP transport under the wrappers, or None when TLS is among them."""
+    while isinstance(transport, ProtocolWrapper):
+        if isinstance(transport, TLSMemoryBIOProtocol):
+            return None
+        inner = transport.__dict__.get("transport")
+        if inner is None:
+            return None
+        transport = inner
+    if transport is None or not hasattr(transport, "socket") or not hasattr(transport, "doWrite"):
+        return None
+    return transport
+
+
+def twisted_pending(transport) -> int:
+    """Bytes Twisted still holds in its own write buffer for this transport."""
+    return len(transport.dataBuffer) - transport.offset + transport._tempDataLen
+
+
+class FileSender:
+    """Sends [offset, offset + count) of `fd` on a Twisted TCP transport."""
+
+    def __init__(self, transport, fd: int, offset: int, count: int, progress):
+        self.transport = transport
+        self.fd = fd
+        self.offset = offset
+        self.remaining = count
+        self.progress = progress
+        self.done = asyncio.get_running_loop().create_future()
+        self._installed = False
+
+    def start(self) -> asyncio.Future:
+        if self.remaining <= 0:
+            self._resolve()
+            return self.done
+        if self.transport.disconnecting or self.transport.disconnected:
+            self._resolve(ClientGone())
+            return self.done
+        # An instance attribute shadows the class's doWrite for this one
+        # connection; the reactor looks it up on every writable event.
+        self.transport.doWrite = self._writable
+        self._installed = True
+        self.transport.startWriting()
+        return self.done
+
+    def stop(self, error: Exception | None = None) -> None:
+        """Give the transport back (idempotent); wakes the waiter."""
+        if self._installed:
+            self._installed = False
+            del self.transport.doWrite
+            if not self.transport.disconnected and twisted_pending(self.transport) == 0:
+                self.transport.stopWriting()
+        self._resolve(error)
+
+    def _resolve(self, error: Exception | None = None) -> None:
+        # The outcome is the result (None when every byte left), not an
+        # exception: nobody may be waiting any more when the client leaves.
+        if not self.done.done():
+            self.done.set_result(error)
+
+    def _writable(self):
+        transport = self.transport
+        if twisted_pending(transport):
+            # Headers (or anything else Twisted queued) go first, in order.
+            why = type(transport).doWrite(transport)
+            if why:
+                self.stop(ClientGone())
+                return why
+            if twisted_pending(transport):
+                return None
+            transport.startWriting()  # Twisted stops writing once drained
+        if transport.disconnecting:
+            self.stop(ClientGone())
+            return None
+        try:
+            sent = os.sendfile(transport.fileno(), self.fd, self.offset, min(self.remaining, STEP))
+        except (BlockingIOError, InterruptedError):
+            return None
+        except OSError as exc:
+            self.stop(ClientGone(str(exc)))
+            return main.CONNECTION_LOST
+        if sent == 0:
+            # End of file before the end of the range: the file shrank.
+            self.stop(ClientGone("file ended early"))
+            return main.CONNECTION_LOST
+        self.offset += sent
+        self.remaining -= sent
+        self.progress(sent)
+        if self.remaining <= 0:
+            self.stop()
+        return None
