@@ -183,6 +183,22 @@ def payload_intact(share: Share) -> bool:
     return True
 
 
+def open_download(token: str, name: str, scope, *, wants_page, **request) -> Outcome:
+    """The whole database side of a download request, in one thread hop.
+
+    404 for a URL that opens nothing; status 0 (with the share) when
+    `wants_page(share)` says the client gets the landing page instead;
+    otherwise what prepare_download() decides. One hop instead of two is
+    a good part of the time to first byte of a small file.
+    """
+    share = find_share(token, name, scope)
+    if share is None:
+        return Outcome(404)
+    if wants_page(share):
+        return Outcome(0, share)
+    return prepare_download(share, **request)
+
+
 def prepare_download(
     share: Share, *, method: str, range_header, if_range, client_ip: str, user_agent: str
 ) -> Outcome:
@@ -238,17 +254,24 @@ def finish_download(
     from `start`; all of `sent` unless the transfer switched slots)."""
     slot_sent = sent if slot_sent is None else slot_sent
     try:
-        if slot_id is not None:
-            try:
-                size = Share.objects.filter(pk=share_id).values_list("size", flat=True).first() or 0
-                slots.release(slot_id, size=size, intervals=[(start, start + slot_sent)], sent=slot_sent)
-            except Exception:
-                # The history row below must still close, or the share could never end.
-                log.exception("share %s: could not record what download %s covered", share_id, download_id)
-        Download.objects.filter(pk=download_id).update(
-            bytes_sent=sent, outcome=outcome, finished_at=timezone.now()
-        )
-        Share(pk=share_id).add_bytes(sent)
+        # One transaction (one commit) for the slot, the history row and the
+        # share's total: this runs while the next request is being served.
+        with transaction.atomic():
+            if slot_id is not None:
+                try:
+                    with transaction.atomic():
+                        size = Share.objects.filter(pk=share_id).values_list("size", flat=True).first() or 0
+                        covered = [(start, start + slot_sent)]
+                        slots.release(slot_id, size=size, intervals=covered, sent=slot_sent)
+                except Exception:
+                    # The history row below must still close, or the share could never end.
+                    log.exception(
+                        "share %s: could not record what download %s covered", share_id, download_id
+                    )
+            Download.objects.filter(pk=download_id).update(
+                bytes_sent=sent, outcome=outcome, finished_at=timezone.now()
+            )
+            Share(pk=share_id).add_bytes(sent)
     finally:
         # Runs on an executor thread: give the connection back promptly.
         connection.close_if_unusable_or_obsolete()

@@ -97,21 +97,12 @@ def wants_landing_page(request, share) -> bool:
 
 
 async def download(request, token: str, name: str):
-    share = await db(services.find_share)(token, name, runtime.scope)
-    if share is None:
-        return responses.error(request, 404)
-    # The request carried the right token: the rate gate refunds it and the
-    # access log names the share instead of a path digest.
-    request.pasla_share_id = share.id
-    if wants_landing_page(request, share):
-        if not share.is_live:
-            return responses.gone(request, share.effective_state)
-        if not await db(services.payload_intact)(share):
-            return responses.error(request, 500)
-        return await db(landing.render)(request, share)
     pending = asyncio.ensure_future(
-        db(services.prepare_download)(
-            share,
+        db(services.open_download)(
+            token,
+            name,
+            runtime.scope,
+            wants_page=lambda share: wants_landing_page(request, share),
             method=request.method,
             range_header=request.headers.get("Range"),
             if_range=request.headers.get("If-Range"),
@@ -125,6 +116,18 @@ async def download(request, token: str, name: str):
     except asyncio.CancelledError:
         pending.add_done_callback(_abandon_prepared)
         raise
+    if outcome.status == 404:
+        return responses.error(request, 404)
+    share = outcome.share
+    # The request carried the right token: the rate gate refunds it and the
+    # access log names the share instead of a path digest.
+    request.pasla_share_id = share.id
+    if outcome.status == 0:
+        if not share.is_live:
+            return responses.gone(request, share.effective_state)
+        if not await db(services.payload_intact)(share):
+            return responses.error(request, 500)
+        return await db(landing.render)(request, share)
     if outcome.status == 410:
         return responses.gone(request, outcome.reason)
     if outcome.status == 500:

@@ -293,5 +293,13 @@ class PaslaServer(Server):
         deferred.addErrback(lambda _: None)
         return deferred
 
+    def requests_in_flight(self) -> int:
+        """Requests whose application has not finished (answer not yet sent)."""
+        return sum(
+            1
+            for details in self.connections.values()
+            if (instance := details.get("application_instance")) is not None and not instance.done()
+        )
+
     def open_connections(self) -> int:
         return sum(1 for d in self.connections.values() if "disconnected" not in d)

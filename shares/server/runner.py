@@ -150,7 +150,9 @@ class ShareRunner:
         self._drain()
 
     def _drain(self):
-        if self.board.active_total() == 0:
+        # Requests still being decided (a late 410, say) get their answer
+        # too: a fast last download can end the share while they wait.
+        if self.board.active_total() == 0 and self.server.requests_in_flight() == 0:
             self._stop_reactor()
         elif time.monotonic() >= self._drain_deadline:
             log.warning("drain timeout: cutting %d download(s)", self.board.active_total())
