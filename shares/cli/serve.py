@@ -141,9 +141,26 @@ def _after_death(pid: int, hostname: str) -> None:
         SharedConnectionCounts.from_cache(runtime.worker_id(pid, hostname)).forget()
 
 
+def _end_with_the_supervisor() -> None:
+    """Linux: SIGTERM this worker when its supervisor dies, however it dies,
+    so no orphaned worker keeps serving with nobody watching it."""
+    import ctypes
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # see ServeRunner.signals
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() == 1:  # the supervisor died before the line above
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
 def run_worker(opts, clients) -> int:
     from shares.server.serve_runner import ServeRunner
 
+    _end_with_the_supervisor()
     runtime.configure_clients(**clients)
     listeners = []
     for fd in opts.worker_fds.split(","):

@@ -20,6 +20,8 @@ PROGRESS_INTERVAL = 1.0
 
 
 class ShareRunner:
+    signals = (signal.SIGINT, signal.SIGTERM)
+
     def __init__(
         self,
         share_id: str | None,
@@ -77,7 +79,7 @@ class ShareRunner:
 
     def _ready(self):
         loop = asyncio.get_event_loop()
-        for signum in (signal.SIGINT, signal.SIGTERM):
+        for signum in self.signals:
             loop.add_signal_handler(signum, self._on_signal, signum)
         self._watch.start(WATCH_INTERVAL, now=False)
         self._progress.start(PROGRESS_INTERVAL, now=False)

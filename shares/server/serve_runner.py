@@ -10,6 +10,7 @@ through Redis; the heartbeat keeps this worker's entry alive there.
 
 import asyncio
 import logging
+import signal
 
 from shares import services
 from shares.server.runner import ShareRunner
@@ -19,6 +20,11 @@ log = logging.getLogger("pasla")
 
 
 class ServeRunner(ShareRunner):
+    # Only the supervisor's SIGTERM: a Ctrl+C reaches the whole process
+    # group, and a worker must not count it as a second signal (stop now)
+    # on top of the SIGTERM its supervisor passes on.
+    signals = (signal.SIGTERM,)
+
     def __init__(self, listeners, limits, *, shared=None, on_ready=None):
         super().__init__(None, listeners, limits, on_ready=on_ready, shared=shared)
         self._beat = None

@@ -226,6 +226,7 @@ def start_server(
         stdout=subprocess.PIPE,
         stderr=open(stderr_path, "w"),  # noqa: SIM115
         text=True,
+        start_new_session=True,  # its own process group, as under a terminal
     )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:

@@ -292,3 +292,46 @@ def test_an_unban_in_the_admin_reaches_every_worker_at_once(serve, postgres, sam
     line = f"{guesser} HEAD share:{share['id']} 200"
     served_by = {pid for pid, messages in server.access_by_pid().items() if any(line in m for m in messages)}
     assert served_by == set(server.workers)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie waits for a reaper: it serves nothing.
+    with open(f"/proc/{pid}/stat") as fh:
+        return fh.read().rpartition(")")[2].split()[0] not in ("Z", "X")
+
+
+def test_ctrl_c_drains_the_transfers_in_flight_then_exits_0(serve, postgres, tmp_path):
+    big = tmp_path / "big.bin"
+    big.write_bytes(os.urandom(24 << 20))
+    server = serve(postgres)
+    share = server.share(big, 5, "--no-checksum")
+    sock = _slow_download(server.port, share["path"], "127.0.0.8")
+    # Ctrl+C in a terminal: SIGINT to the supervisor and every worker at once.
+    os.killpg(server.proc.pid, signal.SIGINT)
+    time.sleep(0.5)
+    assert server.proc.poll() is None  # still draining
+    got = 1 << 20
+    sock.settimeout(30)
+    while True:
+        data = sock.recv(1 << 20)
+        if not data:
+            break
+        got += len(data)
+    sock.close()
+    assert got >= 24 << 20  # the whole body (plus headers) arrived
+    assert server.proc.wait(timeout=15) == 0
+    assert postgres.query("select outcome from shares_download") == [("complete",)]
+
+
+def test_workers_end_when_their_supervisor_is_killed(serve, postgres, sample):
+    server = serve(postgres)
+    os.kill(server.proc.pid, signal.SIGKILL)
+    server.proc.wait(timeout=5)
+    deadline = time.monotonic() + 10
+    while any(_alive(pid) for pid in server.workers):
+        assert time.monotonic() < deadline, "orphaned workers kept running"
+        time.sleep(0.1)
