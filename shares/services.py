@@ -539,9 +539,10 @@ def settle_all() -> list[str]:
 def close_worker_history(pid: int, hostname: str) -> int:
     """A worker died (SIGKILL, crash): close what it left open.
 
-    Its in-progress history rows become "interrupted" (how many bytes got
-    out is unknown, so the slot keeps only what earlier requests recorded
-    and its owner can resume), and its slots are free for other workers.
+    Its in-progress history rows become "interrupted" (their bytes_sent is
+    the last progress flushed, at most a second old; the slot keeps only
+    what earlier requests recorded, so its owner can resume), and its slots
+    are free for other workers.
     Returns the number of history rows closed.
     """
     from shares.models import Slot
