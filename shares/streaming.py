@@ -55,6 +55,7 @@ class Transfer:
         self.client_ip = client_ip
         self.sent = 0
         self._part_start, self._part_sent = start, 0
+        self._switching = None  # a slot switch the client left during
         self._claimed = False
         self._lock = threading.Lock()
 
@@ -92,11 +93,19 @@ class Transfer:
         if slots.take(self.slot_id, position, size):
             return
         loop = asyncio.get_running_loop()
-        old, self.slot_id = self.slot_id, None
-        self.slot_id = await loop.run_in_executor(None, self._switch, old, self._part_start, self._part_sent)
+        # Shielded: the switch records what was sent under the old slot, so it
+        # must run even if the client leaves meanwhile. Cancelling it before
+        # an executor thread picked it up lost those bytes, and the slot could
+        # never complete.
+        switching = loop.run_in_executor(None, self._switch, self.slot_id, self._part_start, self._part_sent)
+        try:
+            self.slot_id = await asyncio.shield(switching)
+        except asyncio.CancelledError:
+            self._switching = switching
+            raise
+        self._part_start, self._part_sent = position, 0
         if self.slot_id is None or not slots.take(self.slot_id, position, size):
             raise SlotSpent("the slot's re-send allowance is used up and no slot is left")
-        self._part_start, self._part_sent = position, 0
 
     def _broken(self, exc: Exception) -> str:
         log.error("share %s: download %s broken off: %s", self.share_id, self.download_id, exc)
@@ -106,8 +115,12 @@ class Transfer:
         self.source.close()
         complete = outcome == Download.Outcome.COMPLETE
         board.end(self.share_id, self.sent, complete, self.client_ip, self.download_id)
+        loop = asyncio.get_running_loop()
+        if self._switching is not None:
+            self._settle_after_switch(loop, outcome)
+            return
         # Not awaited: this may run while the task is being cancelled.
-        asyncio.get_running_loop().run_in_executor(
+        loop.run_in_executor(
             None,
             finish_download,
             self.download_id,
@@ -118,6 +131,19 @@ class Transfer:
             self._part_start,
             self._part_sent,
         )
+
+    def _settle_after_switch(self, loop, outcome: str) -> None:
+        """The client left during a slot switch: the switch has recorded the
+        old slot's part; once it is done, close the history row and hand back
+        the new slot (if it got one) with nothing sent under it."""
+        position = self._part_start + self._part_sent
+        args = (self.download_id, self.share_id, self.sent, outcome)
+
+        def switched(future) -> None:
+            new_slot = None if future.cancelled() or future.exception() else future.result()
+            loop.run_in_executor(None, finish_download, *args, new_slot, position, 0)
+
+        self._switching.add_done_callback(switched)
 
     # --- the read loop (TLS, archives, or zero copy turned off) --------------------
 

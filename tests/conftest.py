@@ -155,11 +155,14 @@ class Served:
             return self.https_request(method, path, headers, body, source=source)
         return self.request(method, path, headers, body, source=source)
 
-    def cut_download(self, body_bytes: int, headers=None, source=None, path=None) -> tuple[int, bytes]:
+    def cut_download(
+        self, body_bytes: int, headers=None, source=None, path=None, after_headers=None
+    ) -> tuple[int, bytes]:
         """GET, read `body_bytes` of the body, then drop the connection (RST).
 
         A modest receive buffer keeps what the server had already pushed into
         the network close to what a real reader that was cut off had lost.
+        `after_headers` (if given) is called between the head and the body.
         Returns (status, the body bytes received).
         """
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -178,6 +181,8 @@ class Served:
             raw += data
         head, _, body = raw.partition(b"\r\n\r\n")
         status = int(head.split(b" ", 2)[1])
+        if after_headers is not None:
+            after_headers()
         while len(body) < body_bytes:
             data = sock.recv(min(1 << 20, body_bytes - len(body)))
             if not data:

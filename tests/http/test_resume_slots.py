@@ -7,6 +7,7 @@ or a re-download of bytes already delivered, needs a new one.
 import hashlib
 import os
 import subprocess
+import threading
 
 import pytest
 
@@ -149,14 +150,29 @@ def test_parallel_full_downloads_of_one_client_cannot_exceed_the_slot(pasla, big
 def test_aria2c_style_open_ended_segments_use_one_slot(pasla, big):
     """Like aria2c -x4: one plain GET plus three `bytes=N-` requests, each
     connection dropped once its segment has arrived (its spill past the
-    segment end is lost in buffers)."""
+    segment end is lost in buffers). As aria2c does, the plain GET is
+    answered first (it tells the size), then the ranges are asked for, and
+    bodies are read once all four are answered: a connection that read a
+    whole segment ahead before the next one even asked would make that one
+    a repeat of bytes already sent."""
     served = pasla(big, 5, "--single")
     size = big.stat().st_size
     bounds = [i * size // 4 for i in range(4)] + [size]
+    first_answered = threading.Event()
+    all_answered = threading.Barrier(4, timeout=30)
+
+    def after_headers(index):
+        if index == 0:
+            first_answered.set()
+        all_answered.wait()
 
     def segment(index):
         headers = {"Range": f"bytes={bounds[index]}-"} if index else {}
-        status, body = served.cut_download(bounds[index + 1] - bounds[index], headers=headers)
+        if index:
+            assert first_answered.wait(timeout=30)
+        status, body = served.cut_download(
+            bounds[index + 1] - bounds[index], headers=headers, after_headers=lambda: after_headers(index)
+        )
         assert status == (206 if index else 200)
         return body
 
