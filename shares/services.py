@@ -257,6 +257,12 @@ def finish_download(
         # One transaction (one commit) for the slot, the history row and the
         # share's total: this runs while the next request is being served.
         with transaction.atomic():
+            if connection.vendor == "postgresql":
+                # Lock order: the share's row, then the slot's, as slots.grant()
+                # takes them; the other order deadlocks when a download ends
+                # while the same client starts its next request. (SQLite's
+                # IMMEDIATE transactions lock the whole database at BEGIN.)
+                list(Share.objects.select_for_update().filter(pk=share_id).values_list("pk", flat=True))
             if slot_id is not None:
                 try:
                     with transaction.atomic():

@@ -154,3 +154,18 @@ def test_bad_deployment_settings_are_one_line(data_dir, sample, env, message):
     done = run_pasla(["share", sample], data_dir, env=env)
     assert done.returncode == 1 and done.stderr.count("\n") == 1, done.stderr
     assert message in done.stderr
+
+
+def test_one_client_hammering_ranges_gets_no_errors(pasla, sample, backend):
+    """Transfers of one slot ending while the next ones start: both take the
+    share's row and the slot's row, and must take them in the same order."""
+    served = pasla(sample, 5, env={**backend.env, "PASLA_MAX_CONNECTIONS_PER_IP": "64"})
+
+    def ranged(n):
+        resp, body = served.request("GET", headers={"Range": f"bytes={n % 1000}-{n % 1000 + 1023}"})
+        return resp.status, len(body)
+
+    with ThreadPoolExecutor(16) as pool:
+        results = list(pool.map(ranged, range(160)))
+    assert set(results) == {(206, 1024)}
+    assert "Traceback" not in served.stderr() and "deadlock" not in served.stderr()
