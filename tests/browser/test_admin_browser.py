@@ -1,25 +1,10 @@
 """The admin pages in Debian's chromium: log in, read the live list, revoke a share."""
 
-import os
-
 import pytest
 
 from tests.admin_client import PASSWORD, make_admin_user
-from tests.browser.test_landing_browser import CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not os.path.exists(CHROMIUM):
-        pytest.skip("Debian's chromium is not installed (.ci/run installs it)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield instance
-        instance.close()
 
 
 def stylesheet_applied(page) -> bool:
