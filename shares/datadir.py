@@ -58,19 +58,26 @@ def secret_key(directory: Path) -> str:
 
 # --- logs of detached servers ---------------------------------------------
 
-_SHARE_ID = re.compile(r"^[0-9a-f]{6,16}$")
+# Only names shaped like share ids are ever made or removed, so a stray file
+# an operator put beside them is left alone.
+SHARE_ID = re.compile(r"^[0-9a-f]{6,16}$")
 
 
-def logs_dir(directory: Path) -> Path:
-    path = directory / "logs"
+def private_subdir(directory: Path, name: str) -> Path:
+    """directory/name as a 0700 directory (made if missing, mode forced if not)."""
+    path = directory / name
     path.mkdir(mode=0o700, exist_ok=True)
     os.chmod(path, 0o700)
     return path
 
 
+def logs_dir(directory: Path) -> Path:
+    return private_subdir(directory, "logs")
+
+
 def share_log(directory: Path, share_id: str) -> Path:
     """Where a detached server's log lives once its share id is known."""
-    if not _SHARE_ID.match(share_id):
+    if not SHARE_ID.match(share_id):
         raise ValueError("not a share id")
     return logs_dir(directory) / f"{share_id}.log"
 

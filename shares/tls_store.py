@@ -8,26 +8,20 @@ caller's question: this module knows files, not the database.
 """
 
 import os
-import re
 import shutil
 from collections.abc import Callable
 from pathlib import Path
 
-# Only names shaped like share ids are ever removed, so a stray file an
-# operator put here is left alone.
-_SHARE_ID = re.compile(r"^[0-9a-f]{6,16}$")
+from shares.datadir import SHARE_ID, private_subdir
 
 
 def root(data_dir: Path) -> Path:
-    path = data_dir / "tls"
-    path.mkdir(mode=0o700, exist_ok=True)
-    os.chmod(path, 0o700)
-    return path
+    return private_subdir(data_dir, "tls")
 
 
 def create(data_dir: Path, share_id: str) -> Path:
     """A new empty 0700 directory for one share; fails if it already exists."""
-    if not _SHARE_ID.match(share_id):
+    if not SHARE_ID.match(share_id):
         raise ValueError("not a share id")
     path = root(data_dir) / share_id
     path.mkdir(mode=0o700)
@@ -46,7 +40,7 @@ def share_ids(data_dir: Path) -> list[str]:
         names = os.listdir(base)
     except (FileNotFoundError, NotADirectoryError):
         return []
-    return sorted(name for name in names if _SHARE_ID.match(name) and (base / name).is_dir())
+    return sorted(name for name in names if SHARE_ID.match(name) and (base / name).is_dir())
 
 
 def reap(data_dir: Path, is_over: Callable[[str], bool]) -> list[str]:
