@@ -92,6 +92,21 @@ class Pinned:
     skipped: int = 0
 
 
+def _sha256_for(pinned, opts) -> str:
+    """The payload's SHA-256 as the options ask; hashing an archive means
+    reading every member, so a directory is hashed only on request."""
+    if pinned.kind == "directory":
+        return _archive_sha256(pinned.path, pinned.manifest, pinned.layout) if opts.checksum else ""
+    return _checksum(pinned.path, pinned.identity.size, opts.checksum, opts.json)
+
+
+def _directory_fields(pinned) -> dict:
+    """The --json keys a directory adds (none for a file)."""
+    if pinned.kind != "directory":
+        return {}
+    return {"kind": "directory", "archive": pinned.archive_format, "entries": len(pinned.manifest)}
+
+
 def pin(opts) -> Pinned:
     target = Path(opts.file)
     if not target.is_dir():
@@ -148,13 +163,8 @@ def create_only(opts, minutes: float, max_downloads: int, pinned: "Pinned") -> i
         raise CliError(str(exc)) from None
     parts = urllib.parse.urlsplit(base)
     port = parts.port or (443 if parts.scheme == "https" else 80)
-    if pinned.kind == "directory":
-        sha256 = _archive_sha256(pinned.path, pinned.manifest, pinned.layout) if opts.checksum else ""
-    else:
-        sha256 = _checksum(pinned.path, pinned.identity.size, opts.checksum, opts.json)
-    extra = {"served_by": "pasla serve"}
-    if pinned.kind == "directory":
-        extra.update({"kind": "directory", "archive": pinned.archive_format, "entries": len(pinned.manifest)})
+    sha256 = _sha256_for(pinned, opts)
+    extra = {"served_by": "pasla serve", **_directory_fields(pinned)}
     token = tokens.mint()
     share_id = "dry-run"
     if not opts.dry_run:
@@ -240,17 +250,11 @@ def run(opts) -> int:
     try:
         actual_port = bound[0].port
         host4, host6 = url_hosts(ipv4=mode != "6", ipv6=listen.has_ipv6(bound))
-        if pinned.kind == "directory":
-            # Hashing an archive means reading every member: only on request.
-            sha256 = _archive_sha256(path, pinned.manifest, pinned.layout) if opts.checksum else ""
-        else:
-            sha256 = _checksum(path, identity.size, opts.checksum, opts.json)
-        extra = {}
-        if pinned.kind == "directory":
-            entries = len(pinned.manifest)
-            extra = {"kind": "directory", "archive": pinned.archive_format, "entries": entries}
+        sha256 = _sha256_for(pinned, opts)
+        extra = _directory_fields(pinned)
+        if extra:
             extra["banner_rows"] = [
-                ("Archive", f"{pinned.archive_format}, {entries} entries, stored, streamed"),
+                ("Archive", f"{pinned.archive_format}, {extra['entries']} entries, stored, streamed"),
             ]
 
         def view_for(share_id: str, token: str, dry_run: bool, pair: CertPair | None) -> ShareView:
