@@ -36,13 +36,14 @@ def grant(share: Share, *, client_ip: str, validator: str, start: int, end: int)
         locked = Share.objects.select_for_update().filter(pk=share.pk).first()
         if locked is None or not locked.is_live:
             return None
+        # One query finds and locks the newest slot of this client.
         slot = (
-            Slot.objects.filter(share=locked, client_ip=client_ip, validator=validator)
+            Slot.objects.select_for_update()
+            .filter(share=locked, client_ip=client_ip, validator=validator)
             .order_by("-created_at", "-pk")
             .first()
         )
         if slot is not None:
-            slot = Slot.objects.select_for_update().get(pk=slot.pk)
             slot.share = locked
             account = _current_account(slot, locked)
             # Sending under another worker right now: its live account is in
