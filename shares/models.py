@@ -4,7 +4,6 @@ import secrets
 from datetime import timedelta
 
 from django.db import models
-from django.db.models import F, Q
 from django.utils import timezone
 
 
@@ -117,16 +116,15 @@ class Share(models.Model):
 
         The WHERE clause carries the whole rule (live, in time, under the
         cap), so concurrent claimers on any worker can never over-serve.
+        The statement is written out in shares/download_rows.py: it is on
+        every download's path.
         """
-        now = timezone.now()
-        claimed = (
-            Share.objects.filter(pk=self.pk, state=self.State.LIVE, expires_at__gt=now)
-            .filter(Q(max_downloads=0) | Q(slots_used__lt=F("max_downloads")))
-            .update(slots_used=F("slots_used") + 1)
-        )
+        from shares import download_rows
+
+        claimed = download_rows.claim_slot(self.pk)
         if claimed:
             self.slots_used += 1
-        return bool(claimed)
+        return claimed
 
     def end(self, state: str) -> bool:
         """Move a live share to an end state; False if it had already ended."""
@@ -135,10 +133,6 @@ class Share(models.Model):
         if changed:
             self.state, self.ended_at = state, now
         return bool(changed)
-
-    def add_bytes(self, count: int) -> None:
-        if count:
-            Share.objects.filter(pk=self.pk).update(bytes_served=F("bytes_served") + count)
 
 
 class Slot(models.Model):
@@ -168,11 +162,6 @@ class Slot(models.Model):
 
     def __str__(self) -> str:
         return f"{self.share_id} {self.client_ip} {'complete' if self.complete else 'partial'}"
-
-    def account(self, allowance: int):
-        from shares.coverage import SlotAccount, normalize
-
-        return SlotAccount(self.share.size, allowance, normalize(self.covered), self.sent)
 
 
 class Download(models.Model):

@@ -13,10 +13,12 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from shares import payloads, processes, ranges, runtime, slots, tokens
+from shares import download_rows, payloads, processes, ranges, runtime, slots, tokens
 from shares.models import Download, Share
 
 log = logging.getLogger("pasla")
+# Asked once: every history row names the host that served it.
+HOSTNAME = socket.gethostname()
 
 
 def ensure_database() -> None:
@@ -125,7 +127,7 @@ def share_for_token(token: str, scope: set[str] | None) -> Share | None:
     """The share this token opens here, whatever the rest of the URL says."""
     if not tokens.looks_like_token(token):
         return None
-    share = Share.objects.filter(token_digest=tokens.digest(token)).first()
+    share = download_rows.share_by_digest(tokens.digest(token))
     if share is None or not tokens.matches(token, share.token_digest):
         return None
     if scope is not None and share.id not in scope:
@@ -222,23 +224,27 @@ def prepare_download(
     if isinstance(selection, ranges.Unsatisfiable) or method == "HEAD":
         source.close()
         return Outcome(416 if method == "GET" else 200, share, selection)
-    slot = slots.grant(share, client_ip=client_ip, validator=etag, start=start, end=end + 1)
-    if slot is None:
+    # The slot and its history row are written in one commit.
+    with transaction.atomic():
+        slot_id = slots.grant(share, client_ip=client_ip, validator=etag, start=start, end=end + 1)
+        download_id = None
+        if slot_id is not None:
+            download_id = download_rows.insert_download(
+                share.pk,
+                slot_id=slot_id,
+                client_ip=client_ip,
+                user_agent=user_agent[:200],
+                status=status,
+                range_start=start,
+                range_end=end,
+                pid=os.getpid(),
+                hostname=HOSTNAME,
+            )
+    if slot_id is None:
         source.close()
         share.refresh_from_db()
         return Outcome(410, share, reason=share.effective_state if not share.is_live else "exhausted")
-    row = Download.objects.create(
-        share=share,
-        slot=slot,
-        client_ip=client_ip,
-        user_agent=user_agent[:200],
-        status=status,
-        range_start=start,
-        range_end=end,
-        pid=os.getpid(),
-        hostname=socket.gethostname(),
-    )
-    return Outcome(status, share, selection, source=source, download_id=row.pk, slot_id=slot.pk)
+    return Outcome(status, share, selection, source=source, download_id=download_id, slot_id=slot_id)
 
 
 def finish_download(
@@ -257,16 +263,14 @@ def finish_download(
         # One transaction (one commit) for the slot, the history row and the
         # share's total: this runs while the next request is being served.
         with transaction.atomic():
-            if connection.vendor == "postgresql":
-                # Lock order: the share's row, then the slot's, as slots.grant()
-                # takes them; the other order deadlocks when a download ends
-                # while the same client starts its next request. (SQLite's
-                # IMMEDIATE transactions lock the whole database at BEGIN.)
-                list(Share.objects.select_for_update().filter(pk=share_id).values_list("pk", flat=True))
+            # Lock order: the share's row, then the slot's, as slots.grant()
+            # takes them; the other order deadlocks on PostgreSQL when a
+            # download ends while the same client starts its next request.
+            # (SQLite's IMMEDIATE transactions lock the whole database at BEGIN.)
+            size = download_rows.share_size(share_id)
             if slot_id is not None:
                 try:
                     with transaction.atomic():
-                        size = Share.objects.filter(pk=share_id).values_list("size", flat=True).first() or 0
                         covered = [(start, start + slot_sent)]
                         slots.release(slot_id, size=size, intervals=covered, sent=slot_sent)
                 except Exception:
@@ -274,10 +278,8 @@ def finish_download(
                     log.exception(
                         "share %s: could not record what download %s covered", share_id, download_id
                     )
-            Download.objects.filter(pk=download_id).update(
-                bytes_sent=sent, outcome=outcome, finished_at=timezone.now()
-            )
-            Share(pk=share_id).add_bytes(sent)
+            download_rows.close_download(download_id, sent=sent, outcome=outcome)
+            download_rows.add_bytes(share_id, sent)
     finally:
         # Runs on an executor thread: give the connection back promptly.
         connection.close_if_unusable_or_obsolete()

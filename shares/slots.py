@@ -11,63 +11,62 @@ so parallel requests of one client agree on a single slot.
 
 from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
 
 from shares import coverage, metrics, runtime
-from shares.models import Download, Share, Slot
+from shares import download_rows as rows
+from shares.models import Share
 from shares.slot_ledger import ledger
 
 
-def allowance(share: Share) -> int:
-    return coverage.allowance_for(share.size, settings.PASLA_LIMITS.resume_overlap)
+def _current_account(slot: rows.SlotRow, size: int) -> coverage.SlotAccount:
+    live = ledger.view(slot.id)
+    if live is not None:
+        return live
+    return coverage.SlotAccount(size, allowance_for_size(size), coverage.normalize(slot.covered), slot.sent)
 
 
-def _current_account(slot: Slot, share: Share) -> coverage.SlotAccount:
-    return ledger.view(slot.pk) or slot.account(allowance(share))
+def allowance_for_size(size: int) -> int:
+    return coverage.allowance_for(size, settings.PASLA_LIMITS.resume_overlap)
 
 
-def grant(share: Share, *, client_ip: str, validator: str, start: int, end: int) -> Slot | None:
-    """The slot a request for bytes [start, end) is served under, or None (410).
+def grant(share: Share, *, client_ip: str, validator: str, start: int, end: int) -> int | None:
+    """The id of the slot a request for bytes [start, end) is served under, or None (410).
 
-    The returned slot is attached to this process's ledger; the caller must
-    `release()` it when the transfer ends.
+    Runs inside the caller's transaction when there is one (the history row
+    is written in the same commit). The returned slot is attached to this
+    process's ledger; the caller must `release()` it when the transfer ends.
     """
-    with transaction.atomic():
-        locked = Share.objects.select_for_update().filter(pk=share.pk).first()
-        if locked is None or not locked.is_live:
+    with transaction.atomic(savepoint=False):
+        locked = rows.lock_share(share.pk)
+        if locked is None or not locked.live:
             return None
-        # One query finds and locks the newest slot of this client.
-        slot = (
-            Slot.objects.select_for_update()
-            .filter(share=locked, client_ip=client_ip, validator=validator)
-            .order_by("-created_at", "-pk")
-            .first()
-        )
+        worker = runtime.worker_id()
+        slot = rows.lock_newest_slot(share.pk, client_ip, validator)
         if slot is not None:
-            slot.share = locked
-            account = _current_account(slot, locked)
+            account = _current_account(slot, locked.size)
             # Sending under another worker right now: its live account is in
             # that process, so continuing here could send the same bytes
             # twice. This request is a delivery of its own.
-            elsewhere = slot.worker not in ("", runtime.worker_id())
+            elsewhere = slot.worker not in ("", worker)
             if not elsewhere and account.may_continue(start, end):
-                ledger.attach(slot.pk, account)
+                ledger.attach(slot.id, account)
                 if not slot.worker:
-                    Slot.objects.filter(pk=slot.pk).update(worker=runtime.worker_id())
-                return slot
-        if not locked.claim_slot():
+                    rows.set_slot_worker(slot.id, worker)
+                return slot.id
+        if not share.claim_slot():
             return None
         metrics.slot_claimed()
-        share.slots_used = locked.slots_used
-        slot = Slot.objects.create(
-            share=locked,
+        share.slots_used = locked.slots_used + 1
+        slot_id = rows.insert_slot(
+            share.pk,
             client_ip=client_ip,
             validator=validator,
+            covered=[],
             complete=locked.size == 0,
-            worker=runtime.worker_id(),
+            worker=worker,
         )
-        ledger.attach(slot.pk, slot.account(allowance(locked)))
-        return slot
+        ledger.attach(slot_id, coverage.SlotAccount(locked.size, allowance_for_size(locked.size)))
+        return slot_id
 
 
 def switch(
@@ -89,25 +88,30 @@ def switch(
     one starts with what this request had already delivered, so a full
     download finishes it completely. Returns the new slot id, or None.
     """
-    size = Share.objects.filter(pk=share_id).values_list("size", flat=True).first() or 0
-    release(slot_id, size=size, intervals=[(part_start, part_start + part_sent)], sent=part_sent)
+    with transaction.atomic():
+        size = rows.share_size(share_id)
+        release(slot_id, size=size, intervals=[(part_start, part_start + part_sent)], sent=part_sent)
     position = part_start + part_sent
     with transaction.atomic():
-        locked = Share.objects.select_for_update().filter(pk=share_id).first()
-        if locked is None or not locked.is_live or not locked.claim_slot():
+        locked = rows.lock_share(share_id)
+        if locked is None or not locked.live or not rows.claim_slot(share_id):
             return None
         metrics.slot_claimed()
         delivered = [[request_start, position]] if position > request_start else []
-        slot = Slot.objects.create(
-            share=locked,
+        new_id = rows.insert_slot(
+            share_id,
             client_ip=client_ip,
             validator=validator,
             covered=delivered,
+            complete=False,
             worker=runtime.worker_id(),
         )
-        ledger.attach(slot.pk, slot.account(allowance(locked)))
-        Download.objects.filter(pk=download_id).update(slot=slot)
-        return slot.pk
+        account = coverage.SlotAccount(
+            locked.size, allowance_for_size(locked.size), coverage.normalize(delivered), 0
+        )
+        ledger.attach(new_id, account)
+        rows.move_download(download_id, new_id)
+        return new_id
 
 
 def take(slot_id: int, start: int, count: int) -> bool:
@@ -123,31 +127,26 @@ def release(slot_id: int, *, size: int, intervals: list, sent: int) -> None:
     """
     detached = False
     try:
-        with transaction.atomic():
-            slot = Slot.objects.select_for_update().filter(pk=slot_id).first()
+        with transaction.atomic(savepoint=False):
+            slot = rows.lock_slot(slot_id)
             ledger.detach(slot_id)
             detached = True
             if slot is None:
                 return
-            _store(slot, size, intervals, sent)
+            covered = coverage.normalize([*slot.covered, *intervals])
+            worker = slot.worker
+            if worker == runtime.worker_id() and ledger.view(slot_id) is None:
+                worker = ""
+            rows.store_slot(
+                slot_id,
+                covered=[list(pair) for pair in covered],
+                sent=slot.sent + sent,
+                complete=coverage.covers_all(covered, size),
+                worker=worker,
+            )
     finally:
         if not detached:
             ledger.detach(slot_id)
-
-
-def _store(slot: Slot, size: int, intervals: list, sent: int) -> None:
-    slot_id = slot.pk
-    covered = coverage.normalize([*slot.covered, *intervals])
-    worker = slot.worker
-    if worker == runtime.worker_id() and ledger.view(slot_id) is None:
-        worker = ""
-    Slot.objects.filter(pk=slot_id).update(
-        covered=[list(pair) for pair in covered],
-        sent=slot.sent + sent,
-        complete=coverage.covers_all(covered, size),
-        updated_at=timezone.now(),
-        worker=worker,
-    )
 
 
 def unfinished_exist(share: Share) -> bool:
