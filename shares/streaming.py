@@ -42,9 +42,22 @@ class Transfer:
     """One response body under one slot, settled exactly once."""
 
     def __init__(
-        self, *, source, start, length, chunk_size, share_id, download_id, slot_id, client_ip, validator
+        self,
+        *,
+        source,
+        start,
+        length,
+        chunk_size,
+        share_id,
+        download_id,
+        slot_id,
+        client_ip,
+        validator,
+        body=None,
     ):
+        """body: the range's bytes when they were read already (a small body)."""
         self.validator = validator
+        self.body = body
         self.source = source
         self.start = start
         self.length = length
@@ -159,7 +172,10 @@ class Transfer:
                 size = min(self.chunk_size, self.length - self.sent)
                 position = self.start + self.sent
                 await self._reserve(position, size)
-                data = await loop.run_in_executor(None, self.source.read, position, size)
+                if self.body is not None:
+                    data = self.body[self.sent : self.sent + size]
+                else:
+                    data = await loop.run_in_executor(None, self.source.read, position, size)
                 yield data
                 # Control returns here once send() has handed the chunk to a
                 # socket that had room for it.

@@ -160,8 +160,9 @@ async def download(request, token: str, name: str):
             slot_id=outcome.slot_id,
             client_ip=request.client_ip,
             validator=headers["ETag"],
+            body=outcome.body,
         )
-        if zero_copy_allowed(request, outcome.source):
+        if outcome.body is None and zero_copy_allowed(request, outcome.source):
             log.debug("share %s: download %s goes out by sendfile", share.id, outcome.download_id)
             response = ZeroCopyResponse(status=outcome.status)
             response.streaming_content = transfer.zero_copy_body(response)
