@@ -14,23 +14,107 @@ middleware. Profiling a 1 KiB download showed the thread start and join
 among the largest costs before the first byte, so requests here run without
 it: what thread-sensitive work remains (the admin) shares asgiref's one
 thread, and the request signals no longer carry those receivers.
+
+Two more thread hops per request are skipped when they have nothing to do
+on a thread (shares/inline_work.py): logging an error answer that the
+`django.request` logger drops anyway, and closing a response whose close is
+in-memory work only. `handle` and `get_response_async` are Django 5.2's
+with only those two calls changed.
 """
 
+import asyncio
 import os
 
 import django
-from django.core.handlers.asgi import ASGIHandler
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.core import signals
+from django.core.exceptions import RequestAborted
+from django.core.handlers.asgi import ASGIHandler, get_script_prefix
+from django.urls import set_script_prefix, set_urlconf
+from django.utils.log import log_response
+
+from shares import inline_work
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pasla_site.settings")
 
 
-class LargeChunkASGIHandler(ASGIHandler):
+class PaslaASGIHandler(ASGIHandler):
     chunk_size = 1 << 20
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             raise ValueError(f"Django can only handle ASGI/HTTP connections, not {scope['type']}.")
         await self.handle(scope, receive, send)
+
+    async def handle(self, scope, receive, send):
+        try:
+            body_file = await self.read_body(receive)
+        except RequestAborted:
+            return
+        set_script_prefix(get_script_prefix(scope))
+        await signals.request_started.asend(sender=self.__class__, scope=scope)
+        request, error_response = self.create_request(scope, body_file)
+        if request is None:
+            body_file.close()
+            await self.send_response(error_response, send)
+            await sync_to_async(error_response.close)()
+            return
+
+        async def process_request(request, send):
+            response = await self.run_get_response(request)
+            try:
+                await self.send_response(response, send)
+            except asyncio.CancelledError:
+                pass  # the client left during the response
+            return response
+
+        # Django's disconnect handling, unchanged: a client that leaves
+        # while the view runs cancels it.
+        tasks = [
+            asyncio.create_task(self.listen_for_disconnect(receive)),
+            asyncio.create_task(process_request(request, send)),
+        ]
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        for task in tasks:
+            if task.done():
+                try:
+                    task.result()
+                except RequestAborted:
+                    pass
+                except AssertionError:
+                    body_file.close()
+                    raise
+            else:
+                task.cancel()
+                try:
+                    await task
+                except asyncio.CancelledError:
+                    pass
+
+        try:
+            response = tasks[1].result()
+        except asyncio.CancelledError:
+            await signals.request_finished.asend(sender=self.__class__)
+        else:
+            if inline_work.close_is_quick(response):
+                response.close()
+            else:
+                await sync_to_async(response.close)()
+        body_file.close()
+
+    async def get_response_async(self, request):
+        set_urlconf(settings.ROOT_URLCONF)
+        response = await self._middleware_chain(request)
+        response._resource_closers.append(request.close)
+        if response.status_code >= 400:
+            args = ("%s: %s", response.reason_phrase, request.path)
+            if inline_work.log_is_dropped(response):
+                log_response(*args, response=response, request=request)
+            else:
+                log = sync_to_async(log_response, thread_sensitive=False)
+                await log(*args, response=response, request=request)
+        return response
 
     async def send_response(self, response, send):
         # A zero-copy body (shares.streaming.Transfer) sends its own
@@ -50,7 +134,7 @@ def get_application() -> ASGIHandler:
     signals.request_started.disconnect(reset_queries)
     signals.request_started.disconnect(close_old_connections)
     signals.request_finished.disconnect(close_old_connections)
-    return LargeChunkASGIHandler()
+    return PaslaASGIHandler()
 
 
 application = get_application()

@@ -1,6 +1,6 @@
 from django.conf import settings
 from django.contrib import admin
-from django.urls import path
+from django.urls import path, re_path
 
 from shares import admin_static, ops, views
 
@@ -15,6 +15,9 @@ urlpatterns = [
     path(_base + "healthz", ops.healthz, name="healthz"),
     path(_base + "metrics", ops.metrics_view, name="metrics"),
     path(_base + "<str:token>/<str:name>", views.download, name="download"),
+    # Last: the answer handler404 gives, reached without Django's
+    # exception path (which renders it on a thread).
+    re_path(r"", views.unknown_path),
 ]
 
 handler400 = "shares.views.bad_request"

@@ -80,6 +80,11 @@ class Transfer:
             self._claimed = True
             return True
 
+    @property
+    def claimed(self) -> bool:
+        """The body or abandon() has settled, or is settling, this transfer."""
+        return self._claimed
+
     def abandon(self) -> None:
         """The body was never iterated (client gone first): give everything back."""
         if not self._claim():

@@ -51,6 +51,11 @@ class TransferResponse(StreamingHttpResponse):
 
     transfer = None
 
+    @property
+    def close_may_block(self) -> bool:
+        """abandon() writes to the database unless the body already settled (pasla_site/asgi.py)."""
+        return self.transfer is not None and not self.transfer.claimed
+
     def close(self):
         try:
             super().close()
@@ -183,6 +188,10 @@ def forbidden(request, exception=None):
 
 
 def not_found(request, exception=None):
+    return responses.error(request, 404)
+
+
+async def unknown_path(request):
     return responses.error(request, 404)
 
 
