@@ -4,6 +4,7 @@ Pure helpers, no Django: the middleware feeds them the peer address and the
 raw header values.
 """
 
+import functools
 import ipaddress
 import re
 from dataclasses import dataclass
@@ -20,6 +21,9 @@ _V4_WITH_PORT = re.compile(r"^(\d{1,3}(?:\.\d{1,3}){3}):\d{1,5}$")
 _V6_BRACKETED = re.compile(r"^\[([0-9A-Fa-f:.]+)\](?::\d{1,5})?$")
 
 
+# Every connection and every request asks, mostly about the same few
+# addresses; parsing one costs several microseconds.
+@functools.lru_cache(maxsize=1024)
 def normalize_ip(text: str | None) -> str | None:
     """Canonical text of an IP, with IPv4-mapped IPv6 folded to IPv4."""
     if not text:

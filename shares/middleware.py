@@ -4,6 +4,7 @@ All middleware here is async-native: in an ASGI stack a sync-only
 middleware would push every request through a thread hop.
 """
 
+import functools
 import logging
 import re
 import secrets
@@ -101,8 +102,12 @@ class MethodGateMiddleware(AsyncMiddleware):
 # --- who is asking, and may they --------------------------------------------
 
 
+@functools.lru_cache(maxsize=64)
 def off_loop(fn):
-    """Database work (and anything that may wait on it) runs on the executor."""
+    """Database work (and anything that may wait on it) runs on the executor.
+
+    One wrapper per function, as in shares.views.db.
+    """
     return sync_to_async(fn, thread_sensitive=False)
 
 

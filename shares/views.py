@@ -1,6 +1,7 @@
 """The recipient's side: GET/HEAD of /<token>/<name>."""
 
 import asyncio
+import functools
 import logging
 import mimetypes
 
@@ -17,8 +18,13 @@ from shares.streaming import Transfer
 log = logging.getLogger("pasla")
 
 
+@functools.lru_cache(maxsize=64)
 def db(fn):
-    """Run ORM work on the executor; one hop per request keeps latency low."""
+    """Run ORM work on the executor; one hop per request keeps latency low.
+
+    One wrapper per function: building a SyncToAsync inspects the function
+    (about 13 microseconds on the event loop, every request).
+    """
     return sync_to_async(fn, thread_sensitive=False)
 
 
