@@ -147,6 +147,12 @@ class PaslaHTTPFactory(HTTPFactory):
         protocol.requestFactory = PaslaRequest
         return protocol
 
+    def log(self, request):
+        # Twisted's own access line: formatted for every request, then
+        # dropped by the only log observer PaslaServer.run installs.
+        # pasla.access is the access log.
+        return
+
 
 class PaslaServer(Server):
     """daphne's Server listening on sockets we bound, with backpressure."""
