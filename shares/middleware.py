@@ -337,8 +337,9 @@ def request_id_for(request) -> str:
 class AccessLogMiddleware(AsyncMiddleware):
     """`pasla.access`: client, method, target, status, bytes, time.
 
-    Streamed bodies are logged when the stream ends (complete or cut), with
-    the bytes actually handed to the server. Every response carries the
+    Every line is written after the answer went out: streamed bodies when
+    the stream ends (complete or cut), with the bytes actually handed to
+    the server, others when the response is closed. Every response carries the
     request's X-Request-ID, and so does every log line written for it.
     """
 
@@ -355,7 +356,11 @@ class AccessLogMiddleware(AsyncMiddleware):
             response.streaming_content = counted(request, response.status_code, inner, started, transfer)
         else:
             size = 0 if request.method == "HEAD" else len(response.content)
-            self._log(request, response.status_code, size, started)
+            # Written when Django closes the response, once it has been
+            # sent: the line cost time before the first byte otherwise.
+            response._resource_closers.append(
+                functools.partial(self._log, request, response.status_code, size, started)
+            )
         return response
 
     async def _counted(self, request, status, inner, started, transfer=None):
