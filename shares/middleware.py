@@ -13,7 +13,7 @@ import time
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
 from django.conf import settings
 
-from shares import admin_gate, defences, identity, metrics, probes, responses, runtime, services
+from shares import admin_gate, defences, identity, metrics, probes, responses, runtime, services, site_paths
 from shares.logs import current_request_id
 from shares.tokens import fingerprint
 
@@ -36,19 +36,17 @@ ADMIN_CSP = (
 
 def is_admin_path(path: str) -> bool:
     # Under PASLA_URL_PREFIX like everything else.
-    prefix = settings.PASLA_URL_PREFIX.lstrip("/")
-    return admin_gate.is_admin_path(path, (prefix + "/" if prefix else "") + settings.PASLA_ADMIN_PATH)
+    return path.startswith(site_paths.current().admin)
 
 
 def is_ops_path(path: str) -> bool:
     """/healthz and /metrics: monitoring, behind the same network gate as the admin."""
-    prefix = settings.PASLA_URL_PREFIX
-    return path in (prefix + "/healthz", prefix + "/metrics")
+    return path in site_paths.current().ops
 
 
 def token_in(path: str) -> str | None:
     """The token-shaped segment of a share-shaped path below PASLA_URL_PREFIX."""
-    prefix = settings.PASLA_URL_PREFIX
+    prefix = site_paths.current().prefix
     if prefix:
         if not path.startswith(prefix + "/"):
             return None
