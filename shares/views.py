@@ -10,7 +10,7 @@ from django.conf import settings
 from django.http import HttpResponse, StreamingHttpResponse
 from django.utils.http import content_disposition_header
 
-from shares import landing, payloads, ranges, responses, runtime, services
+from shares import landing, offload, payloads, ranges, responses, runtime, services
 from shares.negotiation import prefers_html
 from shares.sendfile_plan import EXTENSION as SENDFILE_EXTENSION
 from shares.streaming import Transfer
@@ -108,18 +108,17 @@ def wants_landing_page(request, share) -> bool:
 
 
 async def download(request, token: str, name: str):
-    pending = asyncio.ensure_future(
-        db(services.open_download)(
-            token,
-            name,
-            runtime.scope,
-            wants_page=lambda share: wants_landing_page(request, share),
-            method=request.method,
-            range_header=request.headers.get("Range"),
-            if_range=request.headers.get("If-Range"),
-            client_ip=request.client_ip,
-            user_agent=request.headers.get("User-Agent", ""),
-        )
+    pending = offload.submit(
+        services.open_download,
+        token,
+        name,
+        runtime.scope,
+        wants_page=lambda share: wants_landing_page(request, share),
+        method=request.method,
+        range_header=request.headers.get("Range"),
+        if_range=request.headers.get("If-Range"),
+        client_ip=request.client_ip,
+        user_agent=request.headers.get("User-Agent", ""),
     )
     try:
         # Shielded: a client that leaves now must not strand a claimed slot.
