@@ -124,6 +124,9 @@ if CACHES["default"]["BACKEND"].endswith("redis.RedisCache"):
     # error, not hang it forever.
     CACHES["default"].setdefault("OPTIONS", {}).update({"socket_timeout": 2.0, "socket_connect_timeout": 2.0})
 if CACHES["default"]["BACKEND"].endswith("locmem.LocMemCache"):
+    # The same cache, without rebuilding and rechecking each key on every
+    # call (shares/local_cache.py).
+    CACHES["default"]["BACKEND"] = "shares.local_cache.LocalCache"
     # Rate windows and strikes are the keys here: about three per client
     # (two rate windows and a strike count), plus a remembered ban answer.
     # Past the bound the least recently used keys are culled.

@@ -34,7 +34,7 @@ STRIKE_MEMORY_SECONDS = 24 * 3600
 
 def cache_is_local() -> bool:
     """Local-memory cache calls are microseconds: no thread hop needed."""
-    return settings.CACHES["default"]["BACKEND"].endswith("locmem.LocMemCache")
+    return settings.CACHES["default"]["BACKEND"].endswith(("locmem.LocMemCache", "local_cache.LocalCache"))
 
 
 def _scope_key(scope: str | None) -> str:
