@@ -129,16 +129,21 @@ class Transfer:
         log.error("share %s: download %s broken off: %s", self.share_id, self.download_id, exc)
         return Download.Outcome.FAILED
 
-    def _settle(self, outcome: str) -> None:
+    def _settle(self, outcome: str):
+        """Close the books (history row, slot, share total) on the executor.
+
+        Returns the executor future, or None when a slot switch the client
+        left during will settle instead. Not awaited here: this may run
+        while the task is being cancelled.
+        """
         self.source.close()
         complete = outcome == Download.Outcome.COMPLETE
         board.end(self.share_id, self.sent, complete, self.client_ip, self.download_id)
         loop = asyncio.get_running_loop()
         if self._switching is not None:
             self._settle_after_switch(loop, outcome)
-            return
-        # Not awaited: this may run while the task is being cancelled.
-        loop.run_in_executor(
+            return None
+        return loop.run_in_executor(
             None,
             finish_download,
             self.download_id,
@@ -149,6 +154,15 @@ class Transfer:
             self._part_start,
             self._part_sent,
         )
+
+    @staticmethod
+    async def _books_closed(settling) -> None:
+        """A body that ended normally waits for its settling before the
+        response ends: the history row is closed before the connection is,
+        and the next request on this server does not share the event loop
+        and the GIL with this one's bookkeeping."""
+        if settling is not None:
+            await asyncio.shield(settling)
 
     def _settle_after_switch(self, loop, outcome: str) -> None:
         """The client left during a slot switch: the switch has recorded the
@@ -190,7 +204,8 @@ class Transfer:
             outcome = self._broken(exc)
             raise
         finally:
-            self._settle(outcome)
+            settling = self._settle(outcome)
+        await self._books_closed(settling)
 
     # --- zero copy (plain TCP, a regular file) -------------------------------------
 
@@ -222,7 +237,8 @@ class Transfer:
             outcome = self._broken(exc)
             raise
         finally:
-            self._settle(outcome)
+            settling = self._settle(outcome)
+        await self._books_closed(settling)
 
     async def zero_copy_body(self, response):
         """The streaming content of a zero-copy response: sends, yields nothing."""
