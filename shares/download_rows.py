@@ -125,11 +125,11 @@ def _slot_row(row) -> SlotRow | None:
 
 
 def lock_newest_slot(share_id: str, client_ip: str, validator: str) -> SlotRow | None:
-    """The client's newest slot for this representation, locked until commit."""
+    """The client's newest slot (the highest id) for this representation, locked until commit."""
     sql = (
         f"SELECT id, covered, sent, worker FROM {_table(Slot)} "  # noqa: S608
         "WHERE share_id = %s AND client_ip = %s AND validator = %s "
-        f"ORDER BY created_at DESC, id DESC LIMIT 1{_for_update()}"
+        f"ORDER BY id DESC LIMIT 1{_for_update()}"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [share_id, _ip(client_ip), validator])

@@ -158,7 +158,11 @@ class Slot(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["share", "client_ip", "validator"], name="slot_identity")]
+        # With the id last, "this client's newest slot" is one step down the
+        # index, however many slots the client has had.
+        indexes = [
+            models.Index(fields=["share", "client_ip", "validator", "id"], name="slot_identity_newest")
+        ]
 
     def __str__(self) -> str:
         return f"{self.share_id} {self.client_ip} {'complete' if self.complete else 'partial'}"
