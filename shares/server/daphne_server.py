@@ -96,6 +96,33 @@ class PaslaRequest(WebRequest):
             self.gate = WritableGate()
             self.registerProducer(self.gate, True)
         super().handle_reply(message)
+        if message.get("type") == "http.response.body" and message.get("body") and message.get("more_body"):
+            self._write_through()
+
+    def _write_through(self):
+        """Hand what was just written to the socket now, not at the next writable event.
+
+        Twisted only buffers a write and waits for the reactor to report the
+        socket writable, which it nearly always already is: the first byte
+        then waited for the rest of this loop iteration (the response's
+        bookkeeping among it) plus a poll. Only on plain TCP, only in the
+        middle of a response body (a finished response may already have
+        handed the connection to the next request, which is Twisted's to
+        drive), and never while a zero-copy sender owns the socket's writes. Whatever the
+        socket does not take, or an error, is left to the reactor as before.
+        """
+        if self.sender is not None or self.channel is None:
+            return
+        transport = zero_copy.plain_tcp_transport(self.channel.transport)
+        if (
+            transport is None
+            or transport.disconnecting
+            or transport.disconnected
+            or "doWrite" in transport.__dict__
+            or not zero_copy.twisted_pending(transport)
+        ):
+            return
+        transport.doWrite()
 
     def _release_gate(self):
         if self.gate is not None:
