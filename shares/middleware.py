@@ -10,10 +10,21 @@ import re
 import secrets
 import time
 
-from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.conf import settings
 
-from shares import admin_gate, defences, identity, metrics, probes, responses, runtime, services, site_paths
+from shares import (
+    admin_gate,
+    defences,
+    identity,
+    metrics,
+    offload,
+    probes,
+    responses,
+    runtime,
+    services,
+    site_paths,
+)
 from shares.logs import current_request_id
 from shares.tokens import fingerprint
 
@@ -36,7 +47,7 @@ ADMIN_CSP = (
 
 def is_admin_path(path: str) -> bool:
     # Under PASLA_URL_PREFIX like everything else.
-    return path.startswith(site_paths.current().admin)
+    return admin_gate.is_admin_path(path, site_paths.current().admin)
 
 
 def is_ops_path(path: str) -> bool:
@@ -100,13 +111,8 @@ class MethodGateMiddleware(AsyncMiddleware):
 # --- who is asking, and may they --------------------------------------------
 
 
-@functools.lru_cache(maxsize=64)
-def off_loop(fn):
-    """Database work (and anything that may wait on it) runs on the executor.
-
-    One wrapper per function, as in shares.views.db.
-    """
-    return sync_to_async(fn, thread_sensitive=False)
+# Database work (and anything that may wait on it) runs on the executor.
+off_loop = offload.hop
 
 
 async def cache_call(fn, *args):

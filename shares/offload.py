@@ -1,4 +1,4 @@
-"""One executor hop with less machinery than sync_to_async, for the download's lookup.
+"""Executor hops: sync_to_async wrappers made once per function, and a leaner one for the download's lookup.
 
 sync_to_async(fn, thread_sensitive=False) runs fn on the loop's default
 executor too, but wraps it in a coroutine that the view must turn into a
@@ -16,6 +16,16 @@ carries those across, this does not.
 import asyncio
 import contextvars
 import functools
+
+from asgiref.sync import sync_to_async
+
+
+@functools.lru_cache(maxsize=64)
+def hop(fn):
+    """fn as a coroutine function run on the default executor (sync_to_async,
+    not thread-sensitive). Made once per function: building a SyncToAsync
+    inspects the function, about 13 microseconds of event-loop time."""
+    return sync_to_async(fn, thread_sensitive=False)
 
 
 def submit(fn, /, *args, **kwargs) -> asyncio.Future:

@@ -17,7 +17,7 @@ from django.dispatch import receiver
 @dataclass(frozen=True)
 class SitePaths:
     prefix: str  # PASLA_URL_PREFIX: "" or "/files"
-    admin: str  # the admin's path_info prefix, "/admin/" or "/files/admin/"
+    admin: str  # the admin below the prefix, as admin_gate.is_admin_path takes it: "admin/", "files/admin/"
     ops: tuple[str, str]  # /healthz and /metrics
 
 
@@ -25,7 +25,7 @@ class SitePaths:
 def current() -> SitePaths:
     prefix = settings.PASLA_URL_PREFIX
     stripped = prefix.lstrip("/")
-    admin = "/" + (stripped + "/" if stripped else "") + settings.PASLA_ADMIN_PATH
+    admin = (stripped + "/" if stripped else "") + settings.PASLA_ADMIN_PATH
     return SitePaths(prefix, admin, (prefix + "/healthz", prefix + "/metrics"))
 
 
