@@ -280,7 +280,8 @@ def finish_download(
     slot_sent = sent if slot_sent is None else slot_sent
     try:
         # One transaction (one commit) for the slot, the history row and the
-        # share's total: this runs while the next request is being served.
+        # share's total. A body that ends normally waits for it; a cut one
+        # does not, so this may run while other requests are served.
         with transaction.atomic():
             # Lock order: the share's row, then the slot's, as slots.grant()
             # takes them; the other order deadlocks on PostgreSQL when a

@@ -108,8 +108,9 @@ class PaslaRequest(WebRequest):
         bookkeeping among it) plus a poll. Only on plain TCP, only in the
         middle of a response body (a finished response may already have
         handed the connection to the next request, which is Twisted's to
-        drive), and never while a zero-copy sender owns the socket's writes. Whatever the
-        socket does not take, or an error, is left to the reactor as before.
+        drive), and never while a zero-copy sender owns the socket's writes.
+        Whatever the socket does not take, or an error, is left to the
+        reactor as before.
         """
         if self.sender is not None or self.channel is None:
             return
