@@ -9,33 +9,153 @@ to first byte of a small file. The statements here are the same ones the
 ORM issued, with the same locks and the same WHERE clauses (the cap's rule
 is still one conditional UPDATE), on SQLite and PostgreSQL alike.
 
+They run on the driver's own cursor, not Django's wrapper: the wrapper's
+per-statement work (finding the thread's connection through asgiref's
+Local, rewriting %s placeholders with a regex, the debug and execute
+wrappers) cost more than the statements, and a RawQuerySet recomputed its
+column converters on every call. Each statement's text is built once per
+database vendor; the share's converters once per connection. Driver errors
+still come out as Django's (IntegrityError, OperationalError), and the
+statements join the caller's transaction.atomic() as before: it is the
+same connection.
+
 Only the hot path lives here; everything else keeps using the ORM.
 """
 
 import json
 from dataclasses import dataclass
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connections
 from django.utils import timezone
 
 from shares.models import Download, Share, Slot
 
+# Statement templates. {share}, {slot}, {download}: quoted table names;
+# {for_update}: the row lock where the database has one (SQLite has none:
+# its IMMEDIATE transactions lock at BEGIN); {returning}: how an INSERT
+# hands back its id. Placeholders are %s and become the driver's own.
+_TEMPLATES = {
+    "share_by_digest": "SELECT {share_columns} FROM {share} WHERE token_digest = %s",
+    "lock_share": (
+        "SELECT state = %s AND expires_at > %s, size, slots_used FROM {share} WHERE id = %s{for_update}"
+    ),
+    "share_size": "SELECT size FROM {share} WHERE id = %s{for_update}",
+    "claim_slot": (
+        "UPDATE {share} SET slots_used = slots_used + 1 "
+        "WHERE id = %s AND state = %s AND expires_at > %s "
+        "AND (max_downloads = 0 OR slots_used < max_downloads)"
+    ),
+    "add_bytes": "UPDATE {share} SET bytes_served = bytes_served + %s WHERE id = %s",
+    "lock_newest_slot": (
+        "SELECT id, covered, sent, worker FROM {slot} "
+        "WHERE share_id = %s AND client_ip = %s AND validator = %s "
+        "ORDER BY id DESC LIMIT 1{for_update}"
+    ),
+    "lock_slot": "SELECT id, covered, sent, worker FROM {slot} WHERE id = %s{for_update}",
+    "insert_slot": (
+        "INSERT INTO {slot} "
+        "(share_id, client_ip, validator, covered, sent, complete, created_at, updated_at, worker) "
+        "VALUES (%s, %s, %s, %s, 0, %s, %s, %s, %s){returning}"
+    ),
+    "set_slot_worker": "UPDATE {slot} SET worker = %s WHERE id = %s",
+    "store_slot": (
+        "UPDATE {slot} SET covered = %s, sent = %s, complete = %s, updated_at = %s, worker = %s WHERE id = %s"
+    ),
+    "insert_download": (
+        "INSERT INTO {download} "
+        "(share_id, slot_id, started_at, client_ip, user_agent, status, range_start, range_end, "
+        "bytes_sent, outcome, pid, hostname) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, 0, %s, %s, %s)"
+        "{returning}"
+    ),
+    "close_download": "UPDATE {download} SET bytes_sent = %s, outcome = %s, finished_at = %s WHERE id = %s",
+    "move_download": "UPDATE {download} SET slot_id = %s WHERE id = %s",
+}
 
-def _table(model) -> str:
-    return connection.ops.quote_name(model._meta.db_table)
+_SHARE_FIELDS = Share._meta.concrete_fields
+_statements: dict[str, dict[str, str]] = {}
 
 
-def _for_update() -> str:
-    # SQLite has no row locks; its IMMEDIATE transactions lock at BEGIN.
-    return " FOR UPDATE" if connection.features.has_select_for_update else ""
+def _build_statements(db) -> dict[str, str]:
+    quote = db.ops.quote_name
+    names = {
+        "share": quote(Share._meta.db_table),
+        "slot": quote(Slot._meta.db_table),
+        "download": quote(Download._meta.db_table),
+        "share_columns": ", ".join(quote(field.column) for field in _SHARE_FIELDS),
+        "for_update": " FOR UPDATE" if db.features.has_select_for_update else "",
+        "returning": " RETURNING id" if db.features.can_return_columns_from_insert else "",
+    }
+    built = {name: template.format(**names) for name, template in _TEMPLATES.items()}
+    if db.vendor == "sqlite":
+        # sqlite3's own placeholder; no statement here has a literal %.
+        built = {name: sql.replace("%s", "?") for name, sql in built.items()}
+    return built
 
 
-def _when(moment) -> object:
-    return connection.ops.adapt_datetimefield_value(moment)
+class _Rows:
+    """One call's access to the thread's connection: statements, adapters, a raw cursor."""
 
+    __slots__ = ("db", "sql")
 
-def _ip(address: str) -> object:
-    return connection.ops.adapt_ipaddressfield_value(address)
+    def __init__(self):
+        db = connections[DEFAULT_DB_ALIAS]
+        db.ensure_connection()
+        self.db = db
+        sql = _statements.get(db.vendor)
+        if sql is None:
+            sql = _statements[db.vendor] = _build_statements(db)
+        self.sql = sql
+
+    def run(self, name: str, params):
+        """Execute statement `name`; the cursor, for fetching."""
+        cursor = self.db.connection.cursor()
+        with self.db.wrap_database_errors:
+            cursor.execute(self.sql[name], params)
+        return cursor
+
+    def one(self, name: str, params):
+        cursor = self.run(name, params)
+        try:
+            with self.db.wrap_database_errors:
+                return cursor.fetchone()
+        finally:
+            cursor.close()
+
+    def count(self, name: str, params) -> int:
+        cursor = self.run(name, params)
+        count = cursor.rowcount
+        cursor.close()
+        return count
+
+    def insert(self, name: str, params) -> int:
+        """Run an INSERT and return the new row's id."""
+        cursor = self.run(name, params)
+        try:
+            if self.db.features.can_return_columns_from_insert:
+                with self.db.wrap_database_errors:
+                    return cursor.fetchone()[0]
+            return cursor.lastrowid
+        finally:
+            cursor.close()
+
+    def now(self):
+        return self.db.ops.adapt_datetimefield_value(timezone.now())
+
+    def ip(self, address: str):
+        return self.db.ops.adapt_ipaddressfield_value(address)
+
+    def share_converters(self) -> list:
+        """Per column of `share_by_digest`, the converters the ORM would apply
+        (dates from text, booleans, JSON): worked out once per connection."""
+        cached = self.db.__dict__.get("_pasla_share_converters")
+        if cached is None:
+            cached = []
+            for field in _SHARE_FIELDS:
+                column = field.get_col(Share._meta.db_table)
+                found = self.db.ops.get_db_converters(column) + column.get_db_converters(self.db)
+                cached.append((column, found))
+            self.db.__dict__["_pasla_share_converters"] = cached
+        return cached
 
 
 def _json(value) -> list:
@@ -43,21 +163,17 @@ def _json(value) -> list:
     return json.loads(value) if isinstance(value, str | bytes) else value
 
 
-def _insert(sql: str, params: list) -> int:
-    """Run an INSERT and return the new row's id."""
-    with connection.cursor() as cursor:
-        if connection.features.can_return_columns_from_insert:
-            cursor.execute(sql + " RETURNING id", params)
-            return cursor.fetchone()[0]
-        cursor.execute(sql, params)
-        return cursor.lastrowid
-
-
 def share_by_digest(digest: str) -> Share | None:
     """The share a token digest names (the whole row, as a model)."""
-    sql = f"SELECT * FROM {_table(Share)} WHERE token_digest = %s"  # noqa: S608
-    rows = list(Share.objects.raw(sql, [digest]))
-    return rows[0] if rows else None
+    rows = _Rows()
+    row = rows.one("share_by_digest", [digest])
+    if row is None:
+        return None
+    values = list(row)
+    for index, (column, converters) in enumerate(rows.share_converters()):
+        for converter in converters:
+            values[index] = converter(values[index], column, rows.db)
+    return Share.from_db(rows.db.alias, [field.attname for field in _SHARE_FIELDS], values)
 
 
 @dataclass
@@ -69,13 +185,8 @@ class LockedShare:
 
 def lock_share(share_id: str) -> LockedShare | None:
     """Read what a slot decision needs, holding the share's row until commit."""
-    sql = (
-        f"SELECT state = %s AND expires_at > %s, size, slots_used FROM {_table(Share)} "  # noqa: S608
-        f"WHERE id = %s{_for_update()}"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [Share.State.LIVE, _when(timezone.now()), share_id])
-        row = cursor.fetchone()
+    rows = _Rows()
+    row = rows.one("lock_share", [Share.State.LIVE, rows.now(), share_id])
     if row is None:
         return None
     return LockedShare(live=bool(row[0]), size=row[1], slots_used=row[2])
@@ -83,31 +194,19 @@ def lock_share(share_id: str) -> LockedShare | None:
 
 def share_size(share_id: str) -> int:
     """The payload's size, holding the share's row (the lock order is share, then slot)."""
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT size FROM {_table(Share)} WHERE id = %s{_for_update()}", [share_id])  # noqa: S608
-        row = cursor.fetchone()
+    row = _Rows().one("share_size", [share_id])
     return row[0] if row else 0
 
 
 def claim_slot(share_id: str) -> bool:
     """Share.claim_slot()'s conditional UPDATE: live, in time, under the cap."""
-    sql = (
-        f"UPDATE {_table(Share)} SET slots_used = slots_used + 1 "  # noqa: S608
-        "WHERE id = %s AND state = %s AND expires_at > %s "
-        "AND (max_downloads = 0 OR slots_used < max_downloads)"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [share_id, Share.State.LIVE, _when(timezone.now())])
-        return cursor.rowcount == 1
+    rows = _Rows()
+    return rows.count("claim_slot", [share_id, Share.State.LIVE, rows.now()]) == 1
 
 
 def add_bytes(share_id: str, count: int) -> None:
     if count:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"UPDATE {_table(Share)} SET bytes_served = bytes_served + %s WHERE id = %s",  # noqa: S608
-                [count, share_id],
-            )
+        _Rows().count("add_bytes", [count, share_id])
 
 
 @dataclass
@@ -126,47 +225,32 @@ def _slot_row(row) -> SlotRow | None:
 
 def lock_newest_slot(share_id: str, client_ip: str, validator: str) -> SlotRow | None:
     """The client's newest slot (the highest id) for this representation, locked until commit."""
-    sql = (
-        f"SELECT id, covered, sent, worker FROM {_table(Slot)} "  # noqa: S608
-        "WHERE share_id = %s AND client_ip = %s AND validator = %s "
-        f"ORDER BY id DESC LIMIT 1{_for_update()}"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [share_id, _ip(client_ip), validator])
-        return _slot_row(cursor.fetchone())
+    rows = _Rows()
+    return _slot_row(rows.one("lock_newest_slot", [share_id, rows.ip(client_ip), validator]))
 
 
 def lock_slot(slot_id: int) -> SlotRow | None:
-    sql = f"SELECT id, covered, sent, worker FROM {_table(Slot)} WHERE id = %s{_for_update()}"  # noqa: S608
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [slot_id])
-        return _slot_row(cursor.fetchone())
+    return _slot_row(_Rows().one("lock_slot", [slot_id]))
 
 
 def insert_slot(
     share_id: str, *, client_ip: str, validator: str, covered: list, complete: bool, worker: str
 ) -> int:
-    now = _when(timezone.now())
-    return _insert(
-        f"INSERT INTO {_table(Slot)} "  # noqa: S608
-        "(share_id, client_ip, validator, covered, sent, complete, created_at, updated_at, worker) "
-        "VALUES (%s, %s, %s, %s, 0, %s, %s, %s, %s)",
-        [share_id, _ip(client_ip), validator, json.dumps(covered), complete, now, now, worker],
+    rows = _Rows()
+    now = rows.now()
+    return rows.insert(
+        "insert_slot",
+        [share_id, rows.ip(client_ip), validator, json.dumps(covered), complete, now, now, worker],
     )
 
 
 def set_slot_worker(slot_id: int, worker: str) -> None:
-    with connection.cursor() as cursor:
-        cursor.execute(f"UPDATE {_table(Slot)} SET worker = %s WHERE id = %s", [worker, slot_id])  # noqa: S608
+    _Rows().count("set_slot_worker", [worker, slot_id])
 
 
 def store_slot(slot_id: int, *, covered: list, sent: int, complete: bool, worker: str) -> None:
-    sql = (
-        f"UPDATE {_table(Slot)} SET covered = %s, sent = %s, complete = %s, updated_at = %s, "  # noqa: S608
-        "worker = %s WHERE id = %s"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [json.dumps(covered), sent, complete, _when(timezone.now()), worker, slot_id])
+    rows = _Rows()
+    rows.count("store_slot", [json.dumps(covered), sent, complete, rows.now(), worker, slot_id])
 
 
 def insert_download(
@@ -181,15 +265,14 @@ def insert_download(
     pid: int,
     hostname: str,
 ) -> int:
-    return _insert(
-        f"INSERT INTO {_table(Download)} "  # noqa: S608
-        "(share_id, slot_id, started_at, client_ip, user_agent, status, range_start, range_end, "
-        "bytes_sent, outcome, pid, hostname) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, 0, %s, %s, %s)",
+    rows = _Rows()
+    return rows.insert(
+        "insert_download",
         [
             share_id,
             slot_id,
-            _when(timezone.now()),
-            _ip(client_ip),
+            rows.now(),
+            rows.ip(client_ip),
             user_agent,
             status,
             range_start,
@@ -202,11 +285,9 @@ def insert_download(
 
 
 def close_download(download_id: int, *, sent: int, outcome: str) -> None:
-    sql = f"UPDATE {_table(Download)} SET bytes_sent = %s, outcome = %s, finished_at = %s WHERE id = %s"  # noqa: S608
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [sent, outcome, _when(timezone.now()), download_id])
+    rows = _Rows()
+    rows.count("close_download", [sent, outcome, rows.now(), download_id])
 
 
 def move_download(download_id: int, slot_id: int) -> None:
-    with connection.cursor() as cursor:
-        cursor.execute(f"UPDATE {_table(Download)} SET slot_id = %s WHERE id = %s", [slot_id, download_id])  # noqa: S608
+    _Rows().count("move_download", [slot_id, download_id])
