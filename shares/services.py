@@ -301,7 +301,7 @@ def finish_download(
             download_rows.close_download(download_id, sent=sent, outcome=outcome)
             download_rows.add_bytes(share_id, sent)
     finally:
-        # Runs on an executor thread: give the connection back promptly.
+        # Runs on a database lane thread: give the connection back promptly.
         connection.close_if_unusable_or_obsolete()
 
 

@@ -21,7 +21,7 @@ import asyncio
 import logging
 import threading
 
-from shares import payloads, slots
+from shares import offload, payloads, slots
 from shares.live import board
 from shares.models import Download
 from shares.payloads import PayloadDrift
@@ -110,12 +110,11 @@ class Transfer:
         """Take [position, position + size) from the slot before sending it."""
         if slots.take(self.slot_id, position, size):
             return
-        loop = asyncio.get_running_loop()
         # Shielded: the switch records what was sent under the old slot, so it
         # must run even if the client leaves meanwhile. Cancelling it before
         # an executor thread picked it up lost those bytes, and the slot could
         # never complete.
-        switching = loop.run_in_executor(None, self._switch, self.slot_id, self._part_start, self._part_sent)
+        switching = offload.submit(self._switch, self.slot_id, self._part_start, self._part_sent)
         try:
             self.slot_id = await asyncio.shield(switching)
         except asyncio.CancelledError:
@@ -130,21 +129,19 @@ class Transfer:
         return Download.Outcome.FAILED
 
     def _settle(self, outcome: str):
-        """Close the books (history row, slot, share total) on the executor.
+        """Close the books (history row, slot, share total) on the database lane.
 
-        Returns the executor future, or None when a slot switch the client
+        Returns the lane's future, or None when a slot switch the client
         left during will settle instead. Not awaited here: this may run
         while the task is being cancelled.
         """
         self.source.close()
         complete = outcome == Download.Outcome.COMPLETE
         board.end(self.share_id, self.sent, complete, self.client_ip, self.download_id)
-        loop = asyncio.get_running_loop()
         if self._switching is not None:
-            self._settle_after_switch(loop, outcome)
+            self._settle_after_switch(outcome)
             return None
-        return loop.run_in_executor(
-            None,
+        return offload.submit(
             finish_download,
             self.download_id,
             self.share_id,
@@ -164,7 +161,7 @@ class Transfer:
         if settling is not None:
             await asyncio.shield(settling)
 
-    def _settle_after_switch(self, loop, outcome: str) -> None:
+    def _settle_after_switch(self, outcome: str) -> None:
         """The client left during a slot switch: the switch has recorded the
         old slot's part; once it is done, close the history row and hand back
         the new slot (if it got one) with nothing sent under it."""
@@ -173,7 +170,7 @@ class Transfer:
 
         def switched(future) -> None:
             new_slot = None if future.cancelled() or future.exception() else future.result()
-            loop.run_in_executor(None, finish_download, *args, new_slot, position, 0)
+            offload.submit(finish_download, *args, new_slot, position, 0)
 
         self._switching.add_done_callback(switched)
 

@@ -16,7 +16,8 @@ from shares.streaming import Transfer
 log = logging.getLogger("pasla")
 
 
-# ORM work runs on the executor; one hop per request keeps latency low.
+# Other ORM work (the landing page) runs on the executor; the download's own
+# rows go through offload.submit, the database lane.
 db = offload.hop
 
 
@@ -79,7 +80,7 @@ def _abandon_prepared(future) -> None:
         return
     outcome = future.result()
     if outcome.download_id is not None:
-        asyncio.get_running_loop().run_in_executor(None, services.abandon, outcome)
+        offload.submit(services.abandon, outcome)
 
 
 def wants_landing_page(request, share) -> bool:
