@@ -6,6 +6,7 @@ truncated, grown, deleted or swapped for a symlink is refused rather than
 served half-changed.
 """
 
+import functools
 import hashlib
 import os
 import stat
@@ -41,8 +42,14 @@ class Identity:
 
     def etag(self, salt: str) -> str:
         """A strong validator that changes whenever the content could have."""
-        raw = f"{salt}:{self.device}:{self.inode}:{self.size}:{self.mtime_ns}"
-        return '"' + hashlib.sha256(raw.encode()).hexdigest()[:32] + '"'
+        return _etag(salt, self.device, self.inode, self.size, self.mtime_ns)
+
+
+# Asked twice per download (the range check, the headers), always the same few.
+@functools.lru_cache(maxsize=256)
+def _etag(salt: str, device: int, inode: int, size: int, mtime_ns: int) -> str:
+    raw = f"{salt}:{device}:{inode}:{size}:{mtime_ns}"
+    return '"' + hashlib.sha256(raw.encode()).hexdigest()[:32] + '"'
 
 
 def validate_name(name: str) -> str:

@@ -1,6 +1,7 @@
 """Operations on shares, shared by the CLI, the views and the admin."""
 
 import fcntl
+import functools
 import logging
 import os
 import signal
@@ -334,7 +335,9 @@ def abandon(outcome: Outcome) -> None:
     finish_download(outcome.download_id, outcome.share.id, 0, aborted, outcome.slot_id, start)
 
 
+@functools.lru_cache(maxsize=256)
 def http_date_of(mtime_ns: int) -> str:
+    """Last-Modified of a file: asked twice per download, the same few values."""
     from django.utils.http import http_date
 
     return http_date(mtime_ns // 1_000_000_000)

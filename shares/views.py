@@ -1,6 +1,7 @@
 """The recipient's side: GET/HEAD of /<token>/<name>."""
 
 import asyncio
+import functools
 import logging
 import mimetypes
 
@@ -21,11 +22,18 @@ log = logging.getLogger("pasla")
 db = offload.hop
 
 
+@functools.lru_cache(maxsize=256)
+def _naming_headers(name: str) -> tuple[str, str]:
+    """Content-Type and Content-Disposition of a share's name (the same few names, every request)."""
+    content_type, _ = mimetypes.guess_type(name, strict=False)
+    return content_type or "application/octet-stream", content_disposition_header(True, name)
+
+
 def representation_headers(share) -> dict[str, str]:
-    content_type, _ = mimetypes.guess_type(share.name, strict=False)
+    content_type, disposition = _naming_headers(share.name)
     headers = {
-        "Content-Type": content_type or "application/octet-stream",
-        "Content-Disposition": content_disposition_header(True, share.name),
+        "Content-Type": content_type,
+        "Content-Disposition": disposition,
         "Accept-Ranges": "bytes",
         "Vary": "Accept",
         "ETag": services.validator_of(share),
