@@ -9,12 +9,13 @@ database read in the common case.
 Everything here is synchronous: the middleware calls it in one hop.
 """
 
+import functools
 import logging
 import time
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import caches
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 
@@ -30,6 +31,20 @@ BAN_MEMORY_SECONDS = 60
 # Strikes outlive any sane guessing session; a share's own life is the
 # usual bound.
 STRIKE_MEMORY_SECONDS = 24 * 3600
+
+
+@functools.cache
+def counters():
+    """The cache that holds the counters and remembered answers: one client per process.
+
+    `django.core.cache.cache` is looked up per asyncio context, and every
+    request runs in a fresh one, so each request built a new cache client:
+    on Redis a new connection pool, which meant a new TCP connection to
+    Redis per request (measured: 200 requests, 201 connections). Both
+    Django's local-memory cache and its Redis client are safe to share
+    between threads.
+    """
+    return caches["default"]
 
 
 def cache_is_local() -> bool:
@@ -51,12 +66,12 @@ def _strike_key(scope: str | None, ip: str) -> str:
 
 def _counter(key: str, timeout: float) -> int:
     """Add one to a counter, creating it if needed; atomic on every backend."""
-    cache.add(key, 0, timeout=timeout)
+    counters().add(key, 0, timeout=timeout)
     try:
-        return cache.incr(key)
+        return counters().incr(key)
     except ValueError:
         # Evicted between add and incr (a full cache): start again at one.
-        cache.set(key, 1, timeout=timeout)
+        counters().set(key, 1, timeout=timeout)
         return 1
 
 
@@ -73,7 +88,7 @@ def _bans_in_database(scope: str | None, ips) -> set[str]:
 
 def remembered_ban(scope: str | None, ips: tuple[str, ...]) -> bool | None:
     """The cache's answer: True/False, or None when it does not know for all."""
-    known = cache.get_many([_ban_key(scope, ip) for ip in ips])
+    known = counters().get_many([_ban_key(scope, ip) for ip in ips])
     if any(known.values()):
         return True
     return False if len(known) == len(ips) else None
@@ -81,14 +96,14 @@ def remembered_ban(scope: str | None, ips: tuple[str, ...]) -> bool | None:
 
 def is_banned(scope: str | None, ips: tuple[str, ...]) -> bool:
     keys = {_ban_key(scope, ip): ip for ip in ips}
-    known = cache.get_many(list(keys))
+    known = counters().get_many(list(keys))
     if any(known.values()):
         return True
     unknown = [ip for key, ip in keys.items() if key not in known]
     if not unknown:
         return False
     banned = _bans_in_database(scope, unknown)
-    cache.set_many({_ban_key(scope, ip): ip in banned for ip in unknown}, timeout=BAN_MEMORY_SECONDS)
+    counters().set_many({_ban_key(scope, ip): ip in banned for ip in unknown}, timeout=BAN_MEMORY_SECONDS)
     return bool(banned)
 
 
@@ -103,7 +118,7 @@ def ban(scope: str | None, ip: str, strikes: int, max_rows: int) -> None:
         else:
             log.warning("banned %s after %d wrong guesses", ip, strikes, extra={"pasla_safe": True})
             metrics.banned()
-    cache.set(_ban_key(scope, ip), True, timeout=BAN_MEMORY_SECONDS)
+    counters().set(_ban_key(scope, ip), True, timeout=BAN_MEMORY_SECONDS)
     evict_oldest_bans(max_rows)
 
 
@@ -119,7 +134,7 @@ def evict_oldest_bans(max_rows: int) -> int:
 
 def forget_ban(scope: str | None, ip: str) -> None:
     """For an unban: drop the remembered answer so it applies at once."""
-    cache.delete(_ban_key(scope, ip))
+    counters().delete(_ban_key(scope, ip))
 
 
 def strike(scope: str | None, ips: tuple[str, ...], *, threshold: int, max_banned: int) -> list[str]:
@@ -150,13 +165,13 @@ def charge(bucket: str, ident: str, *, limit: int, window: float, now: float | N
     current_key = f"{PREFIX}rate:{bucket}:{ident}:{index}"
     previous_key = f"{PREFIX}rate:{bucket}:{ident}:{index - 1}"
     current = _counter(current_key, window * 2 + 1)
-    previous = cache.get(previous_key, 0)
+    previous = counters().get(previous_key, 0)
     return Charge(current_key, ratelimit.assess(previous, current, elapsed, limit, window))
 
 
 def refund(charges) -> None:
     for item in charges:
         try:
-            cache.decr(item.key)
+            counters().decr(item.key)
         except ValueError:
             pass  # the window is gone already

@@ -29,8 +29,9 @@ def _database_ok() -> bool:
 
 
 def _cache_ok() -> bool:
-    from django.core.cache import cache
+    from shares.defences import counters
 
+    cache = counters()
     try:
         cache.set("pasla:healthz", 1, timeout=10)
         return cache.get("pasla:healthz") == 1

@@ -81,13 +81,15 @@ class SharedConnectionCounts:
         """On the Redis named by CACHE_URL, under the cache's key prefix."""
         import redis
         from django.conf import settings
-        from django.core.cache import cache
+
+        from shares.defences import counters
 
         location = settings.CACHES["default"]["LOCATION"]
         location = location[0] if isinstance(location, list | tuple) else location.split(",")[0]
         client = redis.Redis.from_url(
             location, socket_timeout=TIMEOUT_SECONDS, socket_connect_timeout=TIMEOUT_SECONDS
         )
+        cache = counters()
         return cls(client, lambda name: cache.make_key(f"pasla:{name}"), worker)
 
     def _call(self, what, fn):

@@ -77,6 +77,24 @@ def test_rate_limit_holds(pasla, sample, backend):
         assert any(":pasla:rate:ip:127.0.0.1:" in k for k in backend.redis_keys())
 
 
+@pytest.mark.postgres
+def test_requests_reuse_the_redis_connections(pasla, sample, postgres):
+    """Rate counters and remembered bans go to Redis on every request; the
+    connections to it are kept, not opened anew per request (they were)."""
+    import redis
+
+    from tests.postgres.conftest import REDIS_URL
+
+    served = pasla(sample, 5, env=postgres.env)
+    assert served.request("HEAD")[0].status == 200  # connections made at start are not counted
+    opened = redis.Redis.from_url(REDIS_URL).info("stats")["total_connections_received"]
+    for _ in range(60):
+        assert served.request("HEAD")[0].status == 200
+    now = redis.Redis.from_url(REDIS_URL).info("stats")["total_connections_received"]
+    # Other tests may use the same Redis meanwhile; 60 requests opened 61 before.
+    assert now - opened < 15, now - opened
+
+
 def test_stop_through_the_database_ends_the_server(pasla, sample, backend):
     served = pasla(sample, 5, env=backend.env)
     assert served.request("HEAD")[0].status == 200
