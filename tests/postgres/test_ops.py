@@ -2,6 +2,7 @@
 
 import json
 import re
+import time
 
 import pytest
 
@@ -58,8 +59,16 @@ def test_metrics_add_up_every_worker(serve, postgres, sample):
     for n in range(12):
         resp, _ = server.request("GET", share["path"], source=f"127.0.4.{n + 1}")
         assert resp.status == 200
-    pids = {pid for pid, messages in server.access_by_pid().items() if any(" 200 " in m for m in messages)}
-    assert pids == set(server.workers)
+    # An access line is written once the body has gone out and its books
+    # are closed, a moment after the client has every byte: wait for all 12.
+    deadline = time.monotonic() + 10
+    while True:
+        by_pid = server.access_by_pid().items()
+        served = {pid: [m for m in messages if " 200 " in m] for pid, messages in by_pid}
+        if sum(map(len, served.values())) >= 12 or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert {pid for pid, lines in served.items() if lines} == set(server.workers)
     resp, text = server.request("GET", "/metrics")
     text = text.decode()
     assert metric(text, "pasla_requests_total", '{status="200"}') == 12
