@@ -34,7 +34,7 @@ from django.core.handlers.asgi import ASGIHandler, get_script_prefix
 from django.urls import set_script_prefix, set_urlconf
 from django.utils.log import log_response
 
-from shares import inline_work
+from shares import client_gone, inline_work
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pasla_site.settings")
 
@@ -69,38 +69,45 @@ class PaslaASGIHandler(ASGIHandler):
                 pass  # the client left during the response
             return response
 
-        # Django's disconnect handling, unchanged: a client that leaves
-        # while the view runs cancels it.
-        tasks = [
-            asyncio.create_task(self.listen_for_disconnect(receive)),
-            asyncio.create_task(process_request(request, send)),
-        ]
-        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-        for task in tasks:
-            if task.done():
-                try:
-                    task.result()
-                except RequestAborted:
-                    pass
-                except AssertionError:
-                    body_file.close()
-                    raise
-            else:
-                task.cancel()
-                try:
-                    await task
-                except asyncio.CancelledError:
-                    pass
-
-        try:
-            response = tasks[1].result()
-        except asyncio.CancelledError:
-            await signals.request_finished.asend(sender=self.__class__)
+        # Django's disconnect handling, same outcome, cheaper: Django runs
+        # the request in a second task and waits for whichever of it and a
+        # listener task ends first. Here the request runs in this task and
+        # is cancelled when the client leaves: told directly by pasla's
+        # server (shares/client_gone.py), or else by a listener task.
+        watch = _DisconnectWatch(asyncio.current_task())
+        notice = (scope.get("extensions") or {}).get(client_gone.EXTENSION)
+        listener = None
+        if notice is not None:
+            notice.listen(watch.client_left)
         else:
-            if inline_work.close_is_quick(response):
-                response.close()
-            else:
-                await sync_to_async(response.close)()
+            listener = asyncio.create_task(watch.listen(receive))
+        try:
+            response = await process_request(request, send)
+        except asyncio.CancelledError:
+            if not watch.fired:
+                raise  # not the client: the server is stopping this request
+            watch.task.uncancel()
+            if watch.error is not None:
+                body_file.close()
+                raise watch.error from None
+            await signals.request_finished.asend(sender=self.__class__)
+            body_file.close()
+            return
+        finally:
+            watch.settled = True
+            if notice is not None:
+                notice.stop_listening()
+            if listener is not None:
+                listener.cancel()
+        if watch.fired:
+            # The client left while the answer was being sent; process_request
+            # let that cancellation go, as Django's does.
+            watch.task.uncancel()
+
+        if inline_work.close_is_quick(response):
+            response.close()
+        else:
+            await sync_to_async(response.close)()
         body_file.close()
 
     async def get_response_async(self, request):
@@ -123,6 +130,29 @@ class PaslaASGIHandler(ASGIHandler):
         if hasattr(response, "asgi_send"):
             response.asgi_send = send
         await super().send_response(response, send)
+
+
+class _DisconnectWatch:
+    """Cancels a request's task when its client leaves before it is done."""
+
+    def __init__(self, task: asyncio.Task):
+        self.task = task
+        self.fired = False
+        self.settled = False  # the request is done: nothing left to cancel
+        self.error: AssertionError | None = None
+
+    def client_left(self) -> None:
+        if not self.settled and not self.fired:
+            self.fired = True
+            self.task.cancel()
+
+    async def listen(self, receive) -> None:
+        """Django's listener, for servers that do not offer client_gone."""
+        message = await receive()
+        if message["type"] != "http.disconnect" and not self.settled:
+            # As Django: nothing but a disconnect may follow the body.
+            self.error = AssertionError(f"Invalid ASGI message after request body: {message['type']}")
+        self.client_left()
 
 
 def get_application() -> ASGIHandler:

@@ -23,6 +23,7 @@ from twisted.logger import globalLogBeginner
 from twisted.web import http
 from zope.interface import implementer
 
+from shares import client_gone
 from shares.server import guards, zero_copy
 
 log = logging.getLogger("pasla.server")
@@ -66,6 +67,7 @@ class PaslaRequest(WebRequest):
     def __init__(self, *args, **kwargs):
         self.gate = None
         self.sender = None  # a zero_copy.FileSender while one runs
+        self.leave_notice = None  # set with the application (client_gone.LeaveNotice)
         super().__init__(*args, **kwargs)
         # Under the guard (and TLS) wrappers: set it on the socket's own
         # transport, not on a wrapper that would only shadow the attribute.
@@ -146,6 +148,8 @@ class PaslaRequest(WebRequest):
         if self.sender is not None:
             self.sender.stop(zero_copy.ClientGone())
         super().connectionLost(reason)
+        if self.leave_notice is not None:
+            self.leave_notice.client_left()
 
     def handle_exception(self, exception):
         if self._response_started:
@@ -252,10 +256,13 @@ class PaslaServer(Server):
     def create_application(self, protocol, scope):
         # Offer zero-copy bodies only where the bytes may skip userspace:
         # a plain TCP socket, not TLS.
+        extensions = dict(scope.get("extensions") or {})
         channel = getattr(protocol, "channel", None)
         if self.zero_copy_sends and zero_copy.plain_tcp_transport(getattr(channel, "transport", None)):
-            scope = {**scope, "extensions": {**scope.get("extensions", {}), zero_copy.EXTENSION: {}}}
-        return super().create_application(protocol, scope)
+            extensions[zero_copy.EXTENSION] = {}
+        # The application hears of a lost connection from us, directly.
+        protocol.leave_notice = extensions[client_gone.EXTENSION] = client_gone.LeaveNotice()
+        return super().create_application(protocol, {**scope, "extensions": extensions})
 
     async def send_file(self, protocol, message):
         """One `pasla.response.sendfile` message: returns when its bytes left or the client did."""
@@ -276,7 +283,8 @@ class PaslaServer(Server):
             moved = sender.offset
             while not done.done():
                 try:
-                    await asyncio.wait_for(asyncio.shield(done), self.stall_timeout)
+                    async with asyncio.timeout(self.stall_timeout):
+                        await asyncio.shield(done)
                 except TimeoutError:
                     if sender.offset == moved:
                         log.info("transfer stalled for %ss, closing the connection", self.stall_timeout)
@@ -301,7 +309,12 @@ class PaslaServer(Server):
         if gate is None or not gate.paused:
             return
         try:
-            await asyncio.wait_for(gate.wait(), self.stall_timeout)
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for returns
+            # normally when it is cancelled just as the gate opens, which is
+            # exactly when a client leaves (the lost connection does both),
+            # and the body went on "sending" to a closed connection.
+            async with asyncio.timeout(self.stall_timeout):
+                await gate.wait()
         except TimeoutError:
             # The client stopped reading: a slow-read attack or a dead peer.
             log.info("transfer stalled for %ss, closing the connection", self.stall_timeout)
