@@ -137,12 +137,23 @@ class _DisconnectWatch:
 
     def __init__(self, task: asyncio.Task):
         self.task = task
-        self.fired = False
+        self.leaving = False
+        self.fired = False  # cancelled because the client left
         self.settled = False  # the request is done: nothing left to cancel
         self.error: AssertionError | None = None
 
     def client_left(self) -> None:
-        if not self.settled and not self.fired:
+        if self.settled or self.leaving:
+            return
+        self.leaving = True
+        # On the next turn of the loop, as Django's listener task would: a
+        # lost connection also ends the wait of a body part it had already
+        # taken, and that part must be counted as sent before the request
+        # is cancelled.
+        self.task.get_loop().call_soon(self._cancel)
+
+    def _cancel(self) -> None:
+        if not self.settled:
             self.fired = True
             self.task.cancel()
 

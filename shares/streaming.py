@@ -124,6 +124,13 @@ class Transfer:
         if self.slot_id is None or not slots.take(self.slot_id, position, size):
             raise SlotSpent("the slot's re-send allowance is used up and no slot is left")
 
+    def _final(self, outcome: str) -> str:
+        """Every byte handed over before the client left (or the request was
+        cancelled) is a complete download, however the sending ended."""
+        if outcome == Download.Outcome.ABORTED and self.sent >= self.length:
+            return Download.Outcome.COMPLETE
+        return outcome
+
     def _broken(self, exc: Exception) -> str:
         log.error("share %s: download %s broken off: %s", self.share_id, self.download_id, exc)
         return Download.Outcome.FAILED
@@ -201,7 +208,7 @@ class Transfer:
             outcome = self._broken(exc)
             raise
         finally:
-            settling = self._settle(outcome)
+            settling = self._settle(self._final(outcome))
         await self._books_closed(settling)
 
     # --- zero copy (plain TCP, a regular file) -------------------------------------
@@ -234,7 +241,7 @@ class Transfer:
             outcome = self._broken(exc)
             raise
         finally:
-            settling = self._settle(outcome)
+            settling = self._settle(self._final(outcome))
         await self._books_closed(settling)
 
     async def zero_copy_body(self, response):
