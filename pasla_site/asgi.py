@@ -74,7 +74,7 @@ class PaslaASGIHandler(ASGIHandler):
         # listener task ends first. Here the request runs in this task and
         # is cancelled when the client leaves: told directly by pasla's
         # server (shares/client_gone.py), or else by a listener task.
-        watch = _DisconnectWatch(asyncio.current_task())
+        watch = client_gone.DisconnectWatch(asyncio.current_task())
         notice = (scope.get("extensions") or {}).get(client_gone.EXTENSION)
         listener = None
         if notice is not None:
@@ -130,40 +130,6 @@ class PaslaASGIHandler(ASGIHandler):
         if hasattr(response, "asgi_send"):
             response.asgi_send = send
         await super().send_response(response, send)
-
-
-class _DisconnectWatch:
-    """Cancels a request's task when its client leaves before it is done."""
-
-    def __init__(self, task: asyncio.Task):
-        self.task = task
-        self.leaving = False
-        self.fired = False  # cancelled because the client left
-        self.settled = False  # the request is done: nothing left to cancel
-        self.error: AssertionError | None = None
-
-    def client_left(self) -> None:
-        if self.settled or self.leaving:
-            return
-        self.leaving = True
-        # On the next turn of the loop, as Django's listener task would: a
-        # lost connection also ends the wait of a body part it had already
-        # taken, and that part must be counted as sent before the request
-        # is cancelled.
-        self.task.get_loop().call_soon(self._cancel)
-
-    def _cancel(self) -> None:
-        if not self.settled:
-            self.fired = True
-            self.task.cancel()
-
-    async def listen(self, receive) -> None:
-        """Django's listener, for servers that do not offer client_gone."""
-        message = await receive()
-        if message["type"] != "http.disconnect" and not self.settled:
-            # As Django: nothing but a disconnect may follow the body.
-            self.error = AssertionError(f"Invalid ASGI message after request body: {message['type']}")
-        self.client_left()
 
 
 def get_application() -> ASGIHandler:

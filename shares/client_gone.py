@@ -10,6 +10,8 @@ scope instead: a `LeaveNotice` whose callback it calls. The handler
 under any other server.
 """
 
+import asyncio
+
 EXTENSION = "pasla.client_gone"
 
 
@@ -38,3 +40,37 @@ class LeaveNotice:
         callback, self._callback = self._callback, None
         if callback is not None:
             callback()
+
+
+class DisconnectWatch:
+    """Cancels a request's task when its client leaves before it is done."""
+
+    def __init__(self, task: asyncio.Task):
+        self.task = task
+        self.leaving = False
+        self.fired = False  # cancelled because the client left
+        self.settled = False  # the request is done: nothing left to cancel
+        self.error: AssertionError | None = None
+
+    def client_left(self) -> None:
+        if self.settled or self.leaving:
+            return
+        self.leaving = True
+        # On the next turn of the loop, as Django's listener task would: a
+        # lost connection also ends the wait of a body part it had already
+        # taken, and that part must be counted as sent before the request
+        # is cancelled.
+        self.task.get_loop().call_soon(self._cancel)
+
+    def _cancel(self) -> None:
+        if not self.settled:
+            self.fired = True
+            self.task.cancel()
+
+    async def listen(self, receive) -> None:
+        """Django's listener, for servers that do not offer client_gone."""
+        message = await receive()
+        if message["type"] != "http.disconnect" and not self.settled:
+            # As Django: nothing but a disconnect may follow the body.
+            self.error = AssertionError(f"Invalid ASGI message after request body: {message['type']}")
+        self.client_left()
