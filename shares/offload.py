@@ -4,11 +4,11 @@ sync_to_async(fn, thread_sensitive=False) runs fn on the loop's default
 executor too, but wraps it in a coroutine that the view must turn into a
 Task (to survive the client leaving), shields it, and copies every context
 variable back after the call: three extra loop iterations and about 50
-microseconds of event-loop time per hop, measured. `submit` returns the
-executor's own future, with the caller's context variables (the request id
-for log lines) visible in the thread.
+microseconds of event-loop time per hop, measured. `submit` returns a
+plain asyncio future instead, with the caller's context variables (the
+request id for log lines) visible in the thread.
 
-`submit` does not go through loop.run_in_executor either: that builds a
+Nor does `submit` go through loop.run_in_executor: that builds a
 concurrent.futures Future (a Condition and an RLock), takes the pool's
 idle semaphore, and chains the result into an asyncio Future through two
 more callbacks. A 1 KiB download makes two hops (lookup and settling), and
@@ -63,19 +63,15 @@ class Lane:
         """size: the most threads, or a callable giving it when the first thread starts."""
         self._size = size
         self.name = name
+        self._closed = False
+        self._no_threads()
+        # A child process inherits the list but not the threads.
+        os.register_at_fork(after_in_child=self._no_threads)
+
+    def _no_threads(self) -> None:
         self._queue = queue.SimpleQueue()
         self._threads: list[threading.Thread] = []
         self._idle = 0  # written under _idle_lock, read without it
-        self._idle_lock = threading.Lock()
-        self._start_lock = threading.Lock()
-        self._closed = False
-        # A child process inherits the list but not the threads.
-        os.register_at_fork(after_in_child=self._forget_threads)
-
-    def _forget_threads(self) -> None:
-        self._queue = queue.SimpleQueue()
-        self._threads = []
-        self._idle = 0
         self._idle_lock = threading.Lock()
         self._start_lock = threading.Lock()
 
