@@ -72,6 +72,7 @@ _TEMPLATES = {
 }
 
 _SHARE_FIELDS = Share._meta.concrete_fields
+_SHARE_ATTNAMES = [field.attname for field in _SHARE_FIELDS]
 _statements: dict[str, dict[str, str]] = {}
 
 
@@ -109,8 +110,12 @@ class _Rows:
     def run(self, name: str, params):
         """Execute statement `name`; the cursor, for fetching."""
         cursor = self.db.connection.cursor()
-        with self.db.wrap_database_errors:
-            cursor.execute(self.sql[name], params)
+        try:
+            with self.db.wrap_database_errors:
+                cursor.execute(self.sql[name], params)
+        except BaseException:
+            cursor.close()
+            raise
         return cursor
 
     def one(self, name: str, params):
@@ -173,7 +178,7 @@ def share_by_digest(digest: str) -> Share | None:
     for index, (column, converters) in enumerate(rows.share_converters()):
         for converter in converters:
             values[index] = converter(values[index], column, rows.db)
-    return Share.from_db(rows.db.alias, [field.attname for field in _SHARE_FIELDS], values)
+    return Share.from_db(rows.db.alias, _SHARE_ATTNAMES, values)
 
 
 @dataclass
