@@ -14,10 +14,12 @@ import logging
 import time
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.core.cache import caches
+from django.core.cache.backends.locmem import LocMemCache
+from django.core.signals import setting_changed
 from django.db import IntegrityError, transaction
 from django.db.models import Q
+from django.dispatch import receiver
 
 from shares import metrics, ratelimit
 from shares.models import Ban
@@ -47,9 +49,15 @@ def counters():
     return caches["default"]
 
 
+@receiver(setting_changed)
+def _forget_counters(setting, **kwargs):
+    if setting == "CACHES":
+        counters.cache_clear()
+
+
 def cache_is_local() -> bool:
     """Local-memory cache calls are microseconds: no thread hop needed."""
-    return settings.CACHES["default"]["BACKEND"].endswith(("locmem.LocMemCache", "local_cache.LocalCache"))
+    return isinstance(counters(), LocMemCache)
 
 
 def _scope_key(scope: str | None) -> str:
