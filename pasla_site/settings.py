@@ -68,6 +68,7 @@ MIDDLEWARE = [
     "shares.middleware.AdminOnlyMiddleware",
 ]
 ADMIN_MIDDLEWARE = [
+    "shares.middleware.AdminLoginThrottleMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",

@@ -35,6 +35,10 @@ class Limits:
     detach_timeout: float = 60.0
     # 1: files go out with os.sendfile on plain TCP; 0: always the read loop.
     zero_copy: int = 1
+    # Failed admin logins one client address may make per window; beyond
+    # them the login form answers 429 without looking at the password.
+    admin_login_attempts: int = 10
+    admin_login_window: float = 900.0
 
 
 # (minimum, maximum) for each field; values outside are a configuration error.
@@ -56,6 +60,8 @@ BOUNDS = {
     "drain_timeout": (0, 86_400),
     "detach_timeout": (1, 3600),
     "zero_copy": (0, 1),
+    "admin_login_attempts": (1, 10_000),
+    "admin_login_window": (1, 86_400),
 }
 
 

@@ -163,6 +163,39 @@ class AdminGateMiddleware(AsyncMiddleware):
         return await self.get_response(request)
 
 
+def _charge_login(ip: str):
+    limits = settings.PASLA_LIMITS
+    return defences.charge(
+        "admin-login", ip, limit=limits.admin_login_attempts, window=limits.admin_login_window
+    )
+
+
+class AdminLoginThrottleMiddleware(AsyncMiddleware):
+    """Failed admin logins per client address, bounded (first in ADMIN_MIDDLEWARE).
+
+    The admin networks skip the share rate limit, so without this a client
+    inside them could guess passwords as fast as the server answers. Every
+    login attempt is counted before the password is checked and refunded if
+    it logs in: only failures add up, and past the limit the form answers
+    429 whatever is posted, so a guess made then learns nothing.
+    """
+
+    def __init__(self, get_response):
+        super().__init__(get_response)
+        self.login_path = "/" + settings.PASLA_ADMIN_PATH + "login/"
+
+    async def process(self, request):
+        if request.method != "POST" or request.path_info != self.login_path:
+            return await self.get_response(request)
+        attempt = await cache_call(_charge_login, request.client.ip)
+        if not attempt.verdict.allowed:
+            return responses.error(request, 429, headers={"Retry-After": str(attempt.verdict.retry_after)})
+        response = await self.get_response(request)
+        if response.status_code == 302:  # logged in
+            await cache_call(defences.refund, [attempt])
+        return response
+
+
 class AdminOnlyMiddleware(AsyncMiddleware):
     """Sessions, CSRF, auth and messages, for admin paths only.
 
