@@ -70,34 +70,11 @@ class SlotAccount:
 
     def take(self, start: int, count: int) -> bool:
         """Account for `count` bytes at `start` about to be sent; False if over budget."""
-        if self.allowed(start, count) < count:
+        if overlap(self.covered, start, start + count) > self.budget_left:
             return False
-        self.record(start, count)
-        return True
-
-    def allowed(self, start: int, count: int) -> int:
-        """How many of the `count` bytes at `start` may be sent before the budget runs out.
-
-        Bytes not yet covered are free; covered ones are re-sends and cost
-        budget, in order, so the answer is where the budget ends.
-        """
-        budget = self.budget_left
-        end = start + count
-        for low, high in self.covered:
-            if high <= start:
-                continue
-            if low >= end:
-                break
-            low, high = max(low, start), min(high, end)
-            if high - low > budget:
-                return low - start + budget
-            budget -= high - low
-        return count
-
-    def record(self, start: int, count: int) -> None:
-        """`count` bytes at `start` were sent (and were allowed: see allowed())."""
         self.covered = add(self.covered, start, start + count)
         self.sent += count
+        return True
 
 
 def allowance_for(size: int, configured: int) -> int:

@@ -43,14 +43,6 @@ class SlotLedger:
         with self._lock:
             return self._entries[slot_id].account.take(start, count)
 
-    def allowed(self, slot_id: int, start: int, count: int) -> int:
-        with self._lock:
-            return self._entries[slot_id].account.allowed(start, count)
-
-    def record(self, slot_id: int, start: int, count: int) -> None:
-        with self._lock:
-            self._entries[slot_id].account.record(start, count)
-
     def detach(self, slot_id: int) -> None:
         with self._lock:
             entry = self._entries.get(slot_id)

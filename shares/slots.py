@@ -119,16 +119,6 @@ def take(slot_id: int, start: int, count: int) -> bool:
     return ledger.take(slot_id, start, count)
 
 
-def allowed(slot_id: int, start: int, count: int) -> int:
-    """How many of these bytes the slot's budget lets out now (nothing is charged)."""
-    return ledger.allowed(slot_id, start, count)
-
-
-def record(slot_id: int, start: int, count: int) -> None:
-    """Charge bytes that were sent after allowed() said they could be."""
-    ledger.record(slot_id, start, count)
-
-
 def release(slot_id: int, *, size: int, intervals: list, sent: int) -> None:
     """A request under the slot ended: store the bytes it actually sent.
 

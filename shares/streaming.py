@@ -1,19 +1,16 @@
 """The body of a download, sent one of two ways, counted one way.
 
 - Zero copy (plain TCP, a regular file): `send_zero_copy()` asks the server
-  for the range with a `pasla.response.sendfile` message; before each
-  sendfile call the server asks `_grant()` how much may go, the kernel
-  moves the bytes, and the server reports every amount it accepted.
+  for each segment with a `pasla.response.sendfile` message; the kernel
+  moves the bytes and the server reports every amount it accepted.
 - The read loop (TLS, archives, PASLA_ZERO_COPY=0): `chunks()` reads on
   the executor so a slow disk never blocks the event loop, and the
   server's send() waits while the client's socket is full, so at most
   about one chunk per connection sits in memory.
 
-Either way every piece is checked against the download slot's account
-before it is sent (the read loop takes a chunk; zero copy checks each
-sendfile call and charges what the kernel accepted), so parallel requests
-of one slot never send the same bytes beyond the slot's allowance, and
-every byte that left is counted in
+Either way every piece is taken from the download slot's account before
+it is sent, so parallel requests of one slot never send the same bytes
+beyond the slot's allowance, and every byte that left is counted in
 `_count()` (live board, running total for the database). Totals (and the
 byte range actually sent, which is what lets a cut download resume on the
 same slot) are settled once, when the transfer ends, however it ends --
@@ -29,6 +26,7 @@ from shares.live import board
 from shares.models import Download
 from shares.payloads import PayloadDrift
 from shares.sendfile_plan import MESSAGE as SENDFILE
+from shares.sendfile_plan import SEGMENT, plan_segments
 from shares.services import finish_download
 
 log = logging.getLogger("pasla")
@@ -71,7 +69,6 @@ class Transfer:
         self.sent = 0
         self._part_start, self._part_sent = start, 0
         self._switching = None  # a slot switch the client left during
-        self._refused = None  # why _grant last stopped a zero-copy message: "slot" or "drift"
         self._claimed = False
         self._lock = threading.Lock()
 
@@ -113,12 +110,6 @@ class Transfer:
         """Take [position, position + size) from the slot before sending it."""
         if slots.take(self.slot_id, position, size):
             return
-        await self._next_slot(position)
-        if not slots.take(self.slot_id, position, size):
-            raise SlotSpent("the slot's re-send allowance is used up and no slot is left")
-
-    async def _next_slot(self, position: int) -> None:
-        """The slot's budget is spent: go on from `position` under another slot."""
         # Shielded: the switch records what was sent under the old slot, so it
         # must run even if the client leaves meanwhile. Cancelling it before
         # an executor thread picked it up lost those bytes, and the slot could
@@ -130,7 +121,7 @@ class Transfer:
             self._switching = switching
             raise
         self._part_start, self._part_sent = position, 0
-        if self.slot_id is None:
+        if self.slot_id is None or not slots.take(self.slot_id, position, size):
             raise SlotSpent("the slot's re-send allowance is used up and no slot is left")
 
     def _final(self, outcome: str) -> str:
@@ -223,44 +214,28 @@ class Transfer:
     # --- zero copy (plain TCP, a regular file) -------------------------------------
 
     async def send_zero_copy(self, send) -> None:
-        """Send the range with `pasla.response.sendfile` messages (see shares/server/zero_copy.py).
-
-        One message covers the rest of the range; a new one follows only
-        when `_grant` stopped the last for a slot switch.
-        """
+        """Send the range with `pasla.response.sendfile` messages (see shares/server/zero_copy.py)."""
         if not self._claim():
             return
+        fd = self.source.fd
         self._begin()
         outcome = Download.Outcome.ABORTED
         try:
-            while self.sent < self.length:
-                self._refused = None
-                position = self.start + self.sent
-                await send(
-                    {
-                        "type": SENDFILE,
-                        "fd": self.source.fd,
-                        "offset": position,
-                        "count": self.length - self.sent,
-                        "progress": self._sent_by_kernel,
-                        "grant": self._grant,
-                    }
-                )
-                if self._refused == "drift":
+            for position, size in plan_segments(self.start + self.sent, self.length - self.sent, SEGMENT):
+                await self._reserve(position, size)
+                if not payloads.still_pinned(fd, self.source.pinned):
                     raise PayloadDrift("file changed during transfer")
-                if self.sent >= self.length:
-                    break
-                if self._refused != "slot":
-                    # The client left, stalled and was cut, or the file ended
-                    # early (sendfile found EOF): only the last is ours.
-                    if not payloads.still_pinned(self.source.fd, self.source.pinned):
+                before = self.sent
+                await send(
+                    {"type": SENDFILE, "fd": fd, "offset": position, "count": size, "progress": self._count}
+                )
+                if self.sent - before < size:
+                    # The client left, stalled and was cut, or the file
+                    # ended early (sendfile found EOF): only the last is ours.
+                    if not payloads.still_pinned(fd, self.source.pinned):
                         raise PayloadDrift("file changed during transfer")
                     break
-                position = self.start + self.sent
-                await self._next_slot(position)
-                if slots.allowed(self.slot_id, position, 1) < 1:
-                    raise SlotSpent("the new slot may not send these bytes either")
-            if self.sent >= self.length:
+            else:
                 outcome = Download.Outcome.COMPLETE
         except (PayloadDrift, SlotSpent) as exc:
             outcome = self._broken(exc)
@@ -268,20 +243,6 @@ class Transfer:
         finally:
             settling = self._settle(self._final(outcome))
         await self._books_closed(settling)
-
-    def _grant(self, position: int, count: int) -> int:
-        """The server asks, right before a sendfile call: how many of these bytes may go?"""
-        if not payloads.still_pinned(self.source.fd, self.source.pinned):
-            self._refused = "drift"
-            return 0
-        allowed = slots.allowed(self.slot_id, position, count)
-        if allowed < 1:
-            self._refused = "slot"
-        return allowed
-
-    def _sent_by_kernel(self, size: int) -> None:
-        slots.record(self.slot_id, self.start + self.sent, size)
-        self._count(size)
 
     async def zero_copy_body(self, response):
         """The streaming content of a zero-copy response: sends, yields nothing."""

@@ -67,7 +67,6 @@ class PaslaRequest(WebRequest):
     def __init__(self, *args, **kwargs):
         self.gate = None
         self.sender = None  # a zero_copy.FileSender while one runs
-        self.refill_clock = None  # paces zero-copy refills across messages
         self.leave_notice = None  # set with the application (client_gone.LeaveNotice)
         super().__init__(*args, **kwargs)
         # Under the guard (and TLS) wrappers: set it on the socket's own
@@ -275,16 +274,8 @@ class PaslaServer(Server):
             raise ValueError("pasla.response.sendfile needs a started response on plain TCP")
         if not protocol.startedWriting:
             http.Request.write(protocol, b"")  # the status line and headers, via Twisted
-        if protocol.refill_clock is None:
-            protocol.refill_clock = zero_copy.RefillClock()
         sender = zero_copy.FileSender(
-            transport,
-            message["fd"],
-            message["offset"],
-            message["count"],
-            message["progress"],
-            message.get("grant"),
-            protocol.refill_clock,
+            transport, message["fd"], message["offset"], message["count"], message["progress"]
         )
         protocol.sender = sender
         try:

@@ -77,33 +77,3 @@ def test_bytes_per_slot_never_exceed_size_plus_allowance(cut):
             if not account.take(offset, min(3, cut - offset)):
                 break
     assert account.sent <= 100 + 10
-
-
-@pytest.mark.parametrize(
-    "covered, sent, start, count, expected",
-    [
-        ([], 0, 0, 100, 100),  # nothing sent yet: all of it
-        ([(0, 50)], 50, 50, 50, 50),  # new bytes cost nothing
-        ([(0, 50)], 50, 40, 20, 20),  # 10 re-sent, allowance 10: just fits
-        ([(0, 50)], 50, 30, 30, 10),  # 20 re-sent would pass it: stops 10 into the overlap
-        ([(0, 50)], 60, 45, 10, 0),  # 10 already re-sent: none left, the overlap ends it at once
-        ([(0, 50)], 60, 50, 10, 10),  # ...but bytes past the coverage are still free
-        ([(10, 20), (30, 40)], 20, 0, 50, 30),  # free 0-10, 5 of 10-20, then the budget is gone at 15
-        ([(10, 20), (30, 40)], 20, 20, 10, 10),  # a gap between coverings is free
-        ([(0, 100)], 100, 0, 0, 0),
-    ],
-)
-def test_allowed_is_where_the_budget_ends(covered, sent, start, count, expected):
-    account = SlotAccount(size=100, allowance=10, covered=covered, sent=sent)
-    assert account.allowed(start, count) == expected
-    # take() agrees: exactly `expected` bytes pass, one more does not.
-    assert SlotAccount(100, 10, list(covered), sent).take(start, expected)
-    if expected < count:
-        assert not SlotAccount(100, 10, list(covered), sent).take(start, expected + 1)
-
-
-def test_record_charges_what_was_sent():
-    account = SlotAccount(size=100, allowance=10)
-    account.record(0, 60)
-    account.record(55, 10)  # 5 of them again
-    assert (account.covered, account.sent, account.resent, account.budget_left) == ([(0, 65)], 70, 5, 5)

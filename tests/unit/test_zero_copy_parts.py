@@ -6,10 +6,31 @@ import pytest
 from twisted.internet.abstract import FileDescriptor
 from twisted.internet.task import Clock
 
+from shares import sendfile_plan
 from shares.conf import ConfigError, limits_from_env
 from shares.live import Board
 from shares.server import zero_copy
 from tests.unit.test_transports import wrapped
+
+
+@pytest.mark.parametrize(
+    "start, length, segment, pieces",
+    [
+        (0, 0, 4, []),
+        (0, 1, 4, [(0, 1)]),
+        (0, 4, 4, [(0, 4)]),
+        (0, 9, 4, [(0, 4), (4, 4), (8, 1)]),
+        (10, 5, 4, [(10, 4), (14, 1)]),
+        (3, 8, 8, [(3, 8)]),
+    ],
+)
+def test_plan_segments(start, length, segment, pieces):
+    assert list(sendfile_plan.plan_segments(start, length, segment)) == pieces
+
+
+def test_plan_segments_refuses_an_empty_segment():
+    with pytest.raises(ValueError):
+        list(sendfile_plan.plan_segments(0, 10, 0))
 
 
 class SocketSide(FileDescriptor):
