@@ -3,12 +3,11 @@
 import re
 import socket
 import time
-import urllib.parse
 from datetime import datetime
 
 import pytest
 
-from tests.admin_client import PASSWORD, AdminClient, make_admin_user
+from tests.admin_client import PASSWORD, AdminClient, login_attempt, make_admin_user
 from tests.conftest import run_pasla
 
 OUTSIDER = "127.0.0.2"  # loopback too, but not the operator's address
@@ -222,41 +221,24 @@ def test_the_admin_marks_a_share_whose_server_died(pasla, sample, data_dir):
     assert not tls.exists()
 
 
-_CSRF_FIELD = re.compile(rb'name="csrfmiddlewaretoken" value="([^"]+)"')
-
-
-def login_from(served, source, password):
-    """One admin login attempt from `source`, as a browser makes it: status of the POST."""
-    resp, page = served.request("GET", "/admin/login/", source=source)
-    assert resp.status == 200
-    cookie = resp.getheader("Set-Cookie").split(";")[0]
-    token = _CSRF_FIELD.search(page).group(1).decode()
-    form = urllib.parse.urlencode(
-        {"csrfmiddlewaretoken": token, "username": "boss", "password": password, "next": "/admin/"}
-    )
-    headers = {"Cookie": cookie, "Content-Type": "application/x-www-form-urlencoded"}
-    resp, body = served.request("POST", "/admin/login/", headers=headers, body=form, source=source)
-    return resp.status, resp, body
-
-
 def test_admin_login_guessing_is_cut_off_per_address(pasla, sample, data_dir):
     served = pasla(sample, 5, env={"PASLA_ADMIN_ALLOW": "127.0.0.2/32", "PASLA_ADMIN_LOGIN_ATTEMPTS": "3"})
     make_admin_user(data_dir)
     guesser = OUTSIDER  # inside PASLA_ADMIN_ALLOW here
     for guess in ("password", "123456", "letmein"):
-        status, _, body = login_from(served, guesser, guess)
+        status, _, body = login_attempt(served, guesser, guess)
         assert status == 200 and b"correct username and password" in body
     # Past the limit even the right password is refused, unread.
-    status, resp, body = login_from(served, guesser, PASSWORD)
+    status, resp, body = login_attempt(served, guesser, PASSWORD)
     assert status == 429 and int(resp.getheader("Retry-After")) >= 1
     assert b"sessionid" not in (resp.getheader("Set-Cookie") or "").encode()
-    assert login_from(served, guesser, "qwerty")[0] == 429
+    assert login_attempt(served, guesser, "qwerty")[0] == 429
     # Another address is not held to the guesser's count...
-    assert login_from(served, "127.0.0.1", PASSWORD)[0] == 302
+    assert login_attempt(served, "127.0.0.1", PASSWORD)[0] == 302
     # ...and logging in does not use up an address's attempts.
     for _ in range(4):
-        assert login_from(served, "127.0.0.1", PASSWORD)[0] == 302
-    assert login_from(served, "127.0.0.1", "wrong")[0] == 200
+        assert login_attempt(served, "127.0.0.1", PASSWORD)[0] == 302
+    assert login_attempt(served, "127.0.0.1", "wrong")[0] == 200
 
 
 def test_admin_login_attempts_setting_is_bounded(data_dir, sample):

@@ -171,12 +171,12 @@ class Server:
         self.tokens.append(info["path"].split("/")[-2])
         return info
 
-    def request(self, method, path, headers=None, source=None, timeout=30):
+    def request(self, method, path, headers=None, source=None, timeout=30, body=None):
         conn = http.client.HTTPConnection(
             "127.0.0.1", self.port, timeout=timeout, source_address=(source, 0) if source else None
         )
         try:
-            conn.request(method, path, headers=headers or {})
+            conn.request(method, path, body=body, headers=headers or {})
             resp = conn.getresponse()
             return resp, resp.read()
         finally:

@@ -334,3 +334,21 @@ def test_workers_end_when_their_supervisor_is_killed(serve, postgres, sample):
     while any(_alive(pid) for pid in server.workers):
         assert time.monotonic() < deadline, "orphaned workers kept running"
         time.sleep(0.1)
+
+
+def test_admin_login_guesses_count_across_workers(serve, postgres, sample):
+    from tests.admin_client import PASSWORD, login_attempt
+
+    server = serve(postgres, env={"PASLA_ADMIN_ALLOW": "127.0.0.8/32", "PASLA_ADMIN_LOGIN_ATTEMPTS": "4"})
+    server.share(sample, 5)
+    made = run_pasla(
+        ["admin-user", "boss"], postgres.data_dir, env={**server.env, "PASLA_ADMIN_PASSWORD": PASSWORD}
+    )
+    assert made.returncode == 0, made.stderr
+    guesser = "127.0.0.8"
+    statuses = [login_attempt(server, guesser, f"guess-{n}")[0] for n in range(4)]
+    # Fresh connections land on either worker: one count for the address, not 4 per worker.
+    while not both_workers_answered(server, statuses=[429]) and len(statuses) < 40:
+        statuses.append(login_attempt(server, guesser, PASSWORD)[0])
+    assert statuses == [200] * 4 + [429] * (len(statuses) - 4)
+    assert both_workers_answered(server, statuses=[429])
