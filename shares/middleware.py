@@ -180,12 +180,8 @@ class AdminLoginThrottleMiddleware(AsyncMiddleware):
     429 whatever is posted, so a guess made then learns nothing.
     """
 
-    def __init__(self, get_response):
-        super().__init__(get_response)
-        self.login_path = "/" + settings.PASLA_ADMIN_PATH + "login/"
-
     async def process(self, request):
-        if request.method != "POST" or request.path_info != self.login_path:
+        if request.method != "POST" or request.path_info != site_paths.current().admin_login:
             return await self.get_response(request)
         attempt = await cache_call(_charge_login, request.client.ip)
         if not attempt.verdict.allowed:

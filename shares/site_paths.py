@@ -19,6 +19,7 @@ class SitePaths:
     prefix: str  # PASLA_URL_PREFIX: "" or "/files"
     admin: str  # the admin below the prefix, as admin_gate.is_admin_path takes it: "admin/", "files/admin/"
     ops: tuple[str, str]  # /healthz and /metrics
+    admin_login: str  # the admin's login form, as path_info has it: "/admin/login/", "/files/admin/login/"
 
 
 @functools.cache
@@ -26,7 +27,7 @@ def current() -> SitePaths:
     prefix = settings.PASLA_URL_PREFIX
     stripped = prefix.lstrip("/")
     admin = (stripped + "/" if stripped else "") + settings.PASLA_ADMIN_PATH
-    return SitePaths(prefix, admin, (prefix + "/healthz", prefix + "/metrics"))
+    return SitePaths(prefix, admin, (prefix + "/healthz", prefix + "/metrics"), "/" + admin + "login/")
 
 
 @receiver(setting_changed)

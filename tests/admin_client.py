@@ -18,13 +18,15 @@ def make_admin_user(data_dir, name: str = "boss") -> None:
     assert result.returncode == 0, result.stderr
 
 
-def login_attempt(server, source: str, password: str, name: str = "boss"):
+def login_attempt(server, source: str, password: str, name: str = "boss", prefix: str = ""):
     """One admin login from `source` on fresh connections, as a browser makes it.
 
     Works with any test server whose request() takes a source address and a
-    body. Returns (status, response, body) of the POST.
+    body. `prefix`: PASLA_URL_PREFIX, if the server has one. Returns
+    (status, response, body) of the POST.
     """
-    resp, page = server.request("GET", "/admin/login/", source=source)
+    login = prefix + "/admin/login/"
+    resp, page = server.request("GET", login, source=source)
     assert resp.status == 200, resp.status
     cookie = resp.getheader("Set-Cookie").split(";")[0]
     token = _CSRF.search(page.decode()).group(1)
@@ -32,7 +34,7 @@ def login_attempt(server, source: str, password: str, name: str = "boss"):
         {"csrfmiddlewaretoken": token, "username": name, "password": password, "next": "/admin/"}
     )
     headers = {"Cookie": cookie, "Content-Type": "application/x-www-form-urlencoded"}
-    resp, body = server.request("POST", "/admin/login/", headers=headers, body=form, source=source)
+    resp, body = server.request("POST", login, headers=headers, body=form, source=source)
     return resp.status, resp, body
 
 

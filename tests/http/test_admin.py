@@ -1,5 +1,6 @@
 """The admin pages over real HTTP: the gate, login, and actions that reach the servers."""
 
+import functools
 import re
 import socket
 import time
@@ -221,24 +222,27 @@ def test_the_admin_marks_a_share_whose_server_died(pasla, sample, data_dir):
     assert not tls.exists()
 
 
-def test_admin_login_guessing_is_cut_off_per_address(pasla, sample, data_dir):
-    served = pasla(sample, 5, env={"PASLA_ADMIN_ALLOW": "127.0.0.2/32", "PASLA_ADMIN_LOGIN_ATTEMPTS": "3"})
+@pytest.mark.parametrize("prefix", ["", "/files"])
+def test_admin_login_guessing_is_cut_off_per_address(pasla, sample, data_dir, prefix):
+    env = {"PASLA_ADMIN_ALLOW": "127.0.0.2/32", "PASLA_ADMIN_LOGIN_ATTEMPTS": "3", "PASLA_URL_PREFIX": prefix}
+    served = pasla(sample, 5, env=env)
     make_admin_user(data_dir)
     guesser = OUTSIDER  # inside PASLA_ADMIN_ALLOW here
+    attempt = functools.partial(login_attempt, prefix=prefix)
     for guess in ("password", "123456", "letmein"):
-        status, _, body = login_attempt(served, guesser, guess)
+        status, _, body = attempt(served, guesser, guess)
         assert status == 200 and b"correct username and password" in body
     # Past the limit even the right password is refused, unread.
-    status, resp, body = login_attempt(served, guesser, PASSWORD)
+    status, resp, body = attempt(served, guesser, PASSWORD)
     assert status == 429 and int(resp.getheader("Retry-After")) >= 1
     assert b"sessionid" not in (resp.getheader("Set-Cookie") or "").encode()
-    assert login_attempt(served, guesser, "qwerty")[0] == 429
+    assert attempt(served, guesser, "qwerty")[0] == 429
     # Another address is not held to the guesser's count...
-    assert login_attempt(served, "127.0.0.1", PASSWORD)[0] == 302
+    assert attempt(served, "127.0.0.1", PASSWORD)[0] == 302
     # ...and logging in does not use up an address's attempts.
     for _ in range(4):
-        assert login_attempt(served, "127.0.0.1", PASSWORD)[0] == 302
-    assert login_attempt(served, "127.0.0.1", "wrong")[0] == 200
+        assert attempt(served, "127.0.0.1", PASSWORD)[0] == 302
+    assert attempt(served, "127.0.0.1", "wrong")[0] == 200
 
 
 def test_admin_login_attempts_setting_is_bounded(data_dir, sample):
