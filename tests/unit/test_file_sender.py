@@ -27,6 +27,8 @@ class WriterBook:
 
 
 class SocketSide(FileDescriptor):
+    """Stands in for twisted.internet.tcp.Connection: a socket, and a reactor's writer book."""
+
     def __init__(self, sock):
         super().__init__(reactor=WriterBook())
         self.socket = sock

@@ -10,6 +10,7 @@ from shares import sendfile_plan
 from shares.conf import ConfigError, limits_from_env
 from shares.live import Board
 from shares.server import zero_copy
+from tests.unit.test_file_sender import SocketSide
 from tests.unit.test_transports import wrapped
 
 
@@ -33,23 +34,12 @@ def test_plan_segments_refuses_an_empty_segment():
         list(sendfile_plan.plan_segments(0, 10, 0))
 
 
-class SocketSide(FileDescriptor):
-    """Stands in for twisted.internet.tcp.Connection: it has a socket."""
-
-    def __init__(self):
-        super().__init__(reactor=Clock())
-        self.socket = socket.socket()
-
-    def fileno(self):
-        return self.socket.fileno()
-
-
 @pytest.mark.parametrize(
     "layers, eligible",
     [([], True), (["guard"], True), (["tls"], False), (["tls", "guard"], False), (["guard", "tls"], False)],
 )
 def test_zero_copy_only_without_tls(layers, eligible):
-    inner = SocketSide()
+    inner = SocketSide(socket.socket())
     try:
         found = zero_copy.plain_tcp_transport(wrapped(inner, layers))
         assert (found is inner) is eligible
