@@ -218,3 +218,22 @@ class Ban(models.Model):
 
     def __str__(self) -> str:
         return f"{self.ip} ({self.share_id or 'all shares'})"
+
+
+class WorkerLease(models.Model):
+    """A serving process's word that it is alive, renewed while it runs.
+
+    History rows and slots name the process sending under them. On its own
+    host a dead process is noticed by pid (its supervisor, or `bury`); a
+    whole host that dies leaves nobody there to notice, so every serving
+    process renews its lease and reaps the leases of others that stopped
+    renewing (shares/leases.py).
+    """
+
+    worker = models.CharField(max_length=300, primary_key=True, help_text='"host:pid", as Slot.worker.')
+    hostname = models.CharField(max_length=255)
+    pid = models.IntegerField()
+    renewed_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    def __str__(self) -> str:
+        return self.worker

@@ -429,8 +429,11 @@ def bury_dead_servers() -> list[Share]:
 
 
 def housekeeping() -> list[Share]:
-    """Bury dead servers, mark expired shares, delete orphaned key material."""
-    buried = bury_dead_servers()
+    """Bury dead servers (here by pid, elsewhere by lease), mark expired
+    shares, delete orphaned key material."""
+    from shares import leases
+
+    buried = bury_dead_servers() + leases.reap()
     Share.objects.expire_due()
     reap_tls_material()
     return buried

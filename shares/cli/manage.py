@@ -2,6 +2,7 @@
 
 import json
 import logging
+import socket
 import sys
 import time
 
@@ -77,7 +78,9 @@ def list_shares(opts, buried: list[Share]) -> int:
     for row in rows:
         head = f"{row['id']}  {row['name']}  {row['scheme']} port {row['port']}"
         if row["state"] == Share.State.DEAD:
-            print(f"{head}  DEAD: its server (pid {row['pid']}) is gone; cleaned up")
+            elsewhere = row["host"] and row["host"] != socket.gethostname()
+            where = f"pid {row['pid']}" + (f" on {row['host']}" if elsewhere else "")
+            print(f"{head}  DEAD: its server ({where}) is gone; cleaned up")
             continue
         cap = f"{row['downloads']}/{row['max_downloads'] or '∞'}"
         where = _served_by(row["pid"])

@@ -129,10 +129,11 @@ def _metrics_dir() -> Path:
 
 
 def _after_death(pid: int, hostname: str) -> None:
-    from shares import metrics, services
+    from shares import leases, metrics, services
 
     metrics.worker_gone(pid)
     closed = services.close_worker_history(pid, hostname)
+    leases.forget(pid, hostname)
     if closed:
         log.warning("closed %d download(s) the dead worker left in progress", closed)
     if not defences.cache_is_local():

@@ -10,7 +10,7 @@ import logging
 import signal
 import time
 
-from shares import services
+from shares import leases, services
 
 log = logging.getLogger("pasla")
 
@@ -47,6 +47,7 @@ class ShareRunner:
         self._drain_deadline = 0.0
         self._checking = False
         self._flushing = False
+        self._renewing = False
         self._stopping = False
 
     def run(self) -> int:
@@ -72,7 +73,14 @@ class ShareRunner:
         self._watch = task.LoopingCall(self._check)
         self._progress = task.LoopingCall(self._flush_progress)
         self._tick = task.LoopingCall(self._on_tick) if self.on_tick else None
-        self.server.run()
+        self._lease = task.LoopingCall(self._renew_lease)
+        closed = leases.take()
+        if closed:
+            log.warning("closed %d download(s) an earlier process with this pid left in progress", closed)
+        try:
+            self.server.run()
+        finally:
+            _release_lease()
         return 0
 
     # --- lifecycle ----------------------------------------------------------
@@ -83,6 +91,7 @@ class ShareRunner:
             loop.add_signal_handler(signum, self._on_signal, signum)
         self._watch.start(WATCH_INTERVAL, now=False)
         self._progress.start(PROGRESS_INTERVAL, now=False)
+        self._lease.start(leases.RENEW_EVERY, now=True)
         if self._tick is not None:
             self._tick.start(1.0, now=False)
         if self.on_ready:
@@ -103,6 +112,18 @@ class ShareRunner:
         self._flushing = False
         if future.exception() is not None:
             log.warning("could not record download progress: %s", future.exception())
+
+    def _renew_lease(self):
+        if self._renewing:
+            return
+        self._renewing = True
+        future = asyncio.get_event_loop().run_in_executor(None, leases.renew_and_reap)
+        future.add_done_callback(self._renewed)
+
+    def _renewed(self, future):
+        self._renewing = False
+        if future.exception() is not None:
+            log.warning("could not renew this worker's lease: %s", future.exception())
 
     def _on_tick(self):
         try:
@@ -170,12 +191,21 @@ class ShareRunner:
             self._tick.stop()
         if self._progress.running:
             self._progress.stop()
+        if self._lease.running:
+            self._lease.stop()
         if self.on_end:
             try:
                 self.on_end(self)
             except Exception:
                 log.exception("end hook failed")
         self.reactor.stop()
+
+
+def _release_lease():
+    try:
+        leases.release()
+    except Exception as exc:  # the database may be what ended us; the lease then goes stale
+        log.warning("could not release this worker's lease: %s", exc)
 
 
 def _revoke(share_id):

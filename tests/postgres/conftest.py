@@ -19,6 +19,7 @@ import subprocess
 import time
 import urllib.parse
 from dataclasses import dataclass, field
+from datetime import UTC
 from pathlib import Path
 
 import pytest
@@ -84,6 +85,23 @@ class Backing:
             rows = conn.execute(sql.replace("?", "%s"), params).fetchall()
         # inet columns come back as ipaddress objects; SQLite gives text.
         return [tuple(_plain(v) for v in row) for row in rows]
+
+    def execute(self, sql: str, *params) -> None:
+        """Write behind the server's back (what another host would have written)."""
+        if self.kind == "sqlite":
+            with sqlite3.connect(self.data_dir / "pasla.sqlite3", timeout=10) as conn:
+                conn.execute(sql, params)
+            return
+        import psycopg
+
+        with psycopg.connect(host=PG_HOST, port=PG_PORT, user=PG_USER, dbname=self.database) as conn:
+            conn.execute(sql.replace("?", "%s"), params)
+
+    def timestamp(self, value):
+        """A datetime as this engine's Django stores it (SQLite: UTC text)."""
+        if self.kind == "sqlite":
+            return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ")
+        return value
 
     def redis_keys(self) -> list[str]:
         import redis
