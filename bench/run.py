@@ -1,6 +1,6 @@
 """The benchmark: pasla against another server on the same files, in one run.
 
-    .venv/bin/python bench/run.py [--quick] [--runs N]
+    .venv/bin/python bench/run.py [--quick] [--runs N] [--floor]
         [--against 'python -m http.server --bind 127.0.0.1 --directory {dir} {port}']
 
 Our server is `manage.py pasla FILE --json -p 0`, one process per test file
@@ -17,6 +17,11 @@ else http://127.0.0.1:{port}/{name}. Runs alternate between the two servers
 and every figure is the median of --runs rounds (5 by default). CPU and RSS
 are read from /proc for the server process only (utime+stime, VmRSS);
 clients are curl processes or one asyncio process of raw sockets.
+
+--floor adds bench/bare_sendfile.py as a third server, timed on the
+single-client run only: the file sent by os.sendfile with nothing else, so
+its CPU per GiB is the kernel's own cost of moving the bytes on this
+machine, which no server that sends the file itself goes below.
 """
 
 import argparse
@@ -161,8 +166,8 @@ def start_pasla(files: list[Path], work: Path, extra_env: dict) -> Server:
     return server
 
 
-def start_other(template: str, files: list[Path], directory: Path, work: Path) -> Server:
-    server = Server("other")
+def start_other(template: str, files: list[Path], directory: Path, work: Path, label="other") -> Server:
+    server = Server(label)
     per_file = "{file}" in template
     groups = [[p] for p in files] if per_file else [files]
     for group in groups:
@@ -409,9 +414,9 @@ def median_table(rows: dict[str, dict[str, list]], labels: list[str]) -> str:
             if key not in metrics:
                 metrics.append(key)
     width = max(len(m) for m in metrics) + 2
+    # Ratios are of the first column (pasla) to each other one.
     head = f"{'metric':<{width}}" + "".join(f"{label:>14}" for label in labels)
-    if len(labels) == 2:
-        head += f"{'ratio':>10}"
+    head += "".join(f"{'vs ' + label:>12}" for label in labels[1:])
     lines = [head, "-" * len(head)]
     for metric in metrics:
         values = []
@@ -420,8 +425,9 @@ def median_table(rows: dict[str, dict[str, list]], labels: list[str]) -> str:
             values.append(statistics.median(samples) if samples else None)
         cells = (f"{v:>14.2f}" if v is not None else f"{'-':>14}" for v in values)
         line = f"{metric:<{width}}" + "".join(cells)
-        if len(labels) == 2 and values[0] is not None and values[1]:
-            line += f"{values[0] / values[1]:>9.2f}x"
+        for other in values[1:]:
+            ratio = f"{values[0] / other:.2f}x" if values[0] is not None and other else "-"
+            line += f"{ratio:>12}"
         lines.append(line)
     return "\n".join(lines)
 
@@ -433,6 +439,12 @@ def main(argv=None) -> int:
     parser.add_argument("--quick", action="store_true", help="smaller files and fewer clients")
     parser.add_argument("--only", default="", help="comma list: single,slow,parallel,many,ttfb,dir")
     parser.add_argument("--env", action="append", default=[], help="extra KEY=VALUE for pasla")
+    parser.add_argument(
+        "--floor",
+        action="store_true",
+        help="also time bench/bare_sendfile.py (os.sendfile, nothing else) on the single-client run: "
+        "the kernel's own cost of moving the bytes on this machine",
+    )
     args = parser.parse_args(argv)
     if args.runs < 1:
         print("bench: --runs must be at least 1", file=sys.stderr)
@@ -461,6 +473,8 @@ def main(argv=None) -> int:
         files = [big, m64, many, tiny]
         extra = dict(item.split("=", 1) for item in args.env)
         labels = ["pasla", "other"] if args.against else ["pasla"]
+        if args.floor:
+            labels.append("floor")
         rows: dict[str, dict[str, list]] = {label: {} for label in labels}
 
         def record(label, result):
@@ -472,6 +486,9 @@ def main(argv=None) -> int:
             servers.append(start_pasla(files, work, extra))
             if args.against:
                 servers.append(start_other(args.against, files, files_dir, work))
+            if args.floor:
+                bare = shlex.join([sys.executable, str(ROOT / "bench" / "bare_sendfile.py")])
+                servers.append(start_other(bare + " {dir} {port}", files, files_dir, work, "floor"))
             # Warm the page cache and each server's first-request imports.
             for server in servers:
                 for path in files:
@@ -481,6 +498,8 @@ def main(argv=None) -> int:
                 for server in order:
                     if wanted("single"):
                         record(server.label, m_single(server, big.name))
+                    if server.label == "floor":
+                        continue  # a baseline for the kernel's cost, not a server
                     if wanted("ttfb"):
                         record(server.label, m_ttfb(server, tiny.name, ttfb_count))
                     if wanted("parallel"):
