@@ -45,18 +45,16 @@ class ShareRunner:
         self.ending = False
         self.end_reason = None
         self._drain_deadline = 0.0
-        self._checking = False
-        self._flushing = False
-        self._renewing = False
         self._stopping = False
 
     def run(self) -> int:
         # Imported here: importing daphne installs the asyncio reactor.
         from shares.server.daphne_server import PaslaServer  # noqa: I001  (reactor first)
-        from twisted.internet import reactor, task
+        from twisted.internet import reactor
 
         from pasla_site.asgi import application
         from shares.live import board
+        from shares.server.periodic import Every, OffLoop
 
         self.reactor = reactor
         self.board = board
@@ -70,10 +68,16 @@ class ShareRunner:
             shared=self.shared,
             zero_copy_sends=bool(self.limits.zero_copy),
         )
-        self._watch = task.LoopingCall(self._check)
-        self._progress = task.LoopingCall(self._flush_progress)
-        self._tick = task.LoopingCall(self._on_tick) if self.on_tick else None
-        self._lease = task.LoopingCall(self._renew_lease)
+        self._settler = OffLoop(self._settle, self._checked)
+        self._flusher = OffLoop(services.record_progress, self._flushed)
+        self._renewer = OffLoop(leases.renew_and_reap, self._renewed)
+        self._timers = {
+            "watch": Every(WATCH_INTERVAL, self._check),
+            "progress": Every(PROGRESS_INTERVAL, self._flush_progress),
+            "lease": Every(leases.RENEW_EVERY, self._renewer.submit, now=True),
+        }
+        if self.on_tick:
+            self._timers["tick"] = Every(1.0, self._on_tick)
         closed = leases.take()
         if closed:
             log.warning("closed %d download(s) an earlier process with this pid left in progress", closed)
@@ -89,39 +93,24 @@ class ShareRunner:
         loop = asyncio.get_event_loop()
         for signum in self.signals:
             loop.add_signal_handler(signum, self._on_signal, signum)
-        self._watch.start(WATCH_INTERVAL, now=False)
-        self._progress.start(PROGRESS_INTERVAL, now=False)
-        self._lease.start(leases.RENEW_EVERY, now=True)
-        if self._tick is not None:
-            self._tick.start(1.0, now=False)
+        for timer in self._timers.values():
+            timer.start()
         if self.on_ready:
             self.on_ready(self.server)
 
     def _flush_progress(self):
         """Running byte counts to the database: one batch a second, whatever the load."""
-        if self._flushing:
-            return
+        if self._flusher.busy:
+            return  # what is due now goes with the next batch
         due = self.board.due_progress()
-        if not due:
-            return
-        self._flushing = True
-        future = asyncio.get_event_loop().run_in_executor(None, services.record_progress, due)
-        future.add_done_callback(self._flushed)
+        if due:
+            self._flusher.submit(due)
 
     def _flushed(self, future):
-        self._flushing = False
         if future.exception() is not None:
             log.warning("could not record download progress: %s", future.exception())
 
-    def _renew_lease(self):
-        if self._renewing:
-            return
-        self._renewing = True
-        future = asyncio.get_event_loop().run_in_executor(None, leases.renew_and_reap)
-        future.add_done_callback(self._renewed)
-
     def _renewed(self, future):
-        self._renewing = False
         if future.exception() is not None:
             log.warning("could not renew this worker's lease: %s", future.exception())
 
@@ -142,14 +131,14 @@ class ShareRunner:
         future.add_done_callback(lambda _: self._begin_end("stopped"))
 
     def _check(self):
-        if self._checking or self.ending:
-            return
-        self._checking = True
-        future = asyncio.get_event_loop().run_in_executor(None, services.settle, self.share_id)
-        future.add_done_callback(self._checked)
+        if not self.ending:
+            self._settler.submit()
+
+    def _settle(self):
+        """The watchdog's question, asked off the loop: has the share ended?"""
+        return services.settle(self.share_id)
 
     def _checked(self, future):
-        self._checking = False
         try:
             state = future.result()
         except Exception:
@@ -163,8 +152,7 @@ class ShareRunner:
             return
         self.ending = True
         self.end_reason = reason
-        if self._watch.running:
-            self._watch.stop()
+        self._timers["watch"].stop()
         self.server.stop_listening()
         self._drain_deadline = time.monotonic() + self.limits.drain_timeout
         active = self.board.active_total()
@@ -187,12 +175,8 @@ class ShareRunner:
         if self._stopping:
             return
         self._stopping = True
-        if self._tick is not None and self._tick.running:
-            self._tick.stop()
-        if self._progress.running:
-            self._progress.stop()
-        if self._lease.running:
-            self._lease.stop()
+        for timer in self._timers.values():
+            timer.stop()
         if self.on_end:
             try:
                 self.on_end(self)

@@ -8,7 +8,6 @@ flight and exits. With several workers the connection caps are shared
 through Redis; the heartbeat keeps this worker's entry alive there.
 """
 
-import asyncio
 import logging
 import signal
 
@@ -27,21 +26,19 @@ class ServeRunner(ShareRunner):
 
     def __init__(self, listeners, limits, *, shared=None, on_ready=None):
         super().__init__(None, listeners, limits, on_ready=on_ready, shared=shared)
-        self._beat = None
 
     def _ready(self):
-        from twisted.internet import task
+        from shares.server.periodic import Every, OffLoop
 
         if self.shared is not None:
-            self._beat = task.LoopingCall(self._heartbeat)
-            self._beat.start(HEARTBEAT_SECONDS, now=False)
+            self._beater = OffLoop(self.shared.heartbeat, _heartbeat_done)
+            self._timers["heartbeat"] = Every(HEARTBEAT_SECONDS, self._heartbeat)
         super()._ready()
 
     def _heartbeat(self):
         # Taken here, on the reactor thread that changes it: the guard's own
         # count of what it holds in Redis, which the heartbeat writes back.
-        counts = dict(self.server.guard.shared_by_ip)
-        asyncio.get_event_loop().run_in_executor(None, self.shared.heartbeat, counts)
+        self._beater.submit(dict(self.server.guard.shared_by_ip))
 
     def _on_signal(self, signum):
         if self.ending:
@@ -51,22 +48,17 @@ class ServeRunner(ShareRunner):
         # The shares go on: other workers (or the next start) serve them.
         self._begin_end("stopped")
 
-    def _check(self):
-        if self._checking or self.ending:
-            return
-        self._checking = True
-        future = asyncio.get_event_loop().run_in_executor(None, services.settle_all)
-        future.add_done_callback(self._checked)
+    def _settle(self):
+        return services.settle_all()
 
     def _checked(self, future):
-        self._checking = False
         try:
             for share_id in future.result():
                 log.info("share %s ended: exhausted", share_id)
         except Exception:
             log.exception("watchdog could not read the shares")
 
-    def _stop_reactor(self):
-        if self._beat is not None and self._beat.running:
-            self._beat.stop()
-        super()._stop_reactor()
+
+def _heartbeat_done(future):
+    if future.exception() is not None:
+        log.warning("could not refresh this worker's connection counts: %s", future.exception())
