@@ -20,11 +20,11 @@ import socket
 import struct
 import time
 
-from twisted.internet import task
 from twisted.internet.protocol import Protocol
 from twisted.protocols.policies import ProtocolWrapper, WrappingFactory
 
 from shares.identity import normalize_ip
+from shares.server.periodic import Every
 
 log = logging.getLogger("pasla.server")
 
@@ -141,7 +141,7 @@ class ConnectionGuard(WrappingFactory):
         self.open_by_ip: dict[str, int] = {}
         self.deadlines: dict[GuardedConnection, float] = {}
         self.refused = 0
-        self._sweeper = task.LoopingCall(self.sweep)
+        self._sweeper = Every(SWEEP_INTERVAL, self.sweep)
 
     # --- admission ------------------------------------------------------------
 
@@ -216,8 +216,7 @@ class ConnectionGuard(WrappingFactory):
                 log.exception("closing an expired connection failed")
 
     def startFactory(self):
-        if not self._sweeper.running:
-            self._sweeper.start(SWEEP_INTERVAL, now=False)
+        self._sweeper.start()
 
     # No stopFactory: when a share ends the ports close but connections
     # drain for a while, and they must stay under the deadlines until the
