@@ -7,6 +7,7 @@ nginx-light).
 
 import http.client
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -15,9 +16,19 @@ import urllib.parse
 
 import pytest
 
+from tests.conftest import ROOT
+
 NGINX = shutil.which("nginx") or next((p for p in ("/usr/sbin/nginx",) if os.path.exists(p)), None)
 
 pytestmark = pytest.mark.skipif(NGINX is None, reason="nginx is not installed")
+
+
+def documented_location() -> str:
+    """The `location /files/` block of docs/deploy.md, as written there."""
+    text = (ROOT / "docs" / "deploy.md").read_text()
+    match = re.search(r"```nginx\n#[^\n]*\n(location /files/ \{.*?\n\})\n```", text, re.S)
+    assert match, "deploy.md has no nginx location block"
+    return match.group(1)
 
 
 def free_port() -> int:
@@ -32,6 +43,7 @@ def nginx(tmp_path):
     procs = []
 
     def start(upstream: int, port: int) -> int:
+        site = documented_location().replace("http://127.0.0.1:8000", f"http://127.0.0.1:{upstream}")
         conf = tmp_path / "nginx.conf"
         conf.write_text(
             f"""
@@ -46,16 +58,7 @@ http {{
     proxy_temp_path {tmp_path}/proxy;
     server {{
         listen 127.0.0.1:{port};
-        location /files/ {{
-            proxy_pass http://127.0.0.1:{upstream};
-            proxy_http_version 1.1;
-            proxy_set_header Connection "";
-            proxy_set_header Host $http_host;
-            proxy_set_header X-Forwarded-For $remote_addr;
-            proxy_set_header X-Request-ID $request_id;
-            proxy_buffering off;
-            proxy_max_temp_file_size 0;
-        }}
+{site}
         location / {{ return 418; }}
     }}
 }}
