@@ -7,8 +7,11 @@ behind a slow one.
 """
 
 import asyncio
+import logging
 
 from twisted.internet import task
+
+log = logging.getLogger("pasla")
 
 
 class Every:
@@ -33,12 +36,14 @@ class OffLoop:
 
     submit() while a call is still running does nothing: the next tick
     tries again, so a slow database costs late updates, not a queue.
-    `done(future)` runs on the loop when a call ends.
+    `done(future)` runs on the loop when a call ends; without one, a call
+    that fails is logged as "could not <what>".
     """
 
-    def __init__(self, job, done):
+    def __init__(self, job, done=None, *, what: str = ""):
         self.job = job
-        self.done = done
+        self.done = done or self._warn
+        self.what = what
         self.busy = False
 
     def submit(self, *args) -> bool:
@@ -52,3 +57,7 @@ class OffLoop:
     def _finished(self, future) -> None:
         self.busy = False
         self.done(future)
+
+    def _warn(self, future) -> None:
+        if future.exception() is not None:
+            log.warning("could not %s: %s", self.what, future.exception())

@@ -69,8 +69,8 @@ class ShareRunner:
             zero_copy_sends=bool(self.limits.zero_copy),
         )
         self._settler = OffLoop(self._settle, self._checked)
-        self._flusher = OffLoop(services.record_progress, self._flushed)
-        self._renewer = OffLoop(leases.renew_and_reap, self._renewed)
+        self._flusher = OffLoop(services.record_progress, what="record download progress")
+        self._renewer = OffLoop(leases.renew_and_reap, what="renew this worker's lease")
         self._timers = {
             "watch": Every(WATCH_INTERVAL, self._check),
             "progress": Every(PROGRESS_INTERVAL, self._flush_progress),
@@ -105,14 +105,6 @@ class ShareRunner:
         due = self.board.due_progress()
         if due:
             self._flusher.submit(due)
-
-    def _flushed(self, future):
-        if future.exception() is not None:
-            log.warning("could not record download progress: %s", future.exception())
-
-    def _renewed(self, future):
-        if future.exception() is not None:
-            log.warning("could not renew this worker's lease: %s", future.exception())
 
     def _on_tick(self):
         try:

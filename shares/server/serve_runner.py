@@ -31,7 +31,7 @@ class ServeRunner(ShareRunner):
         from shares.server.periodic import Every, OffLoop
 
         if self.shared is not None:
-            self._beater = OffLoop(self.shared.heartbeat, _heartbeat_done)
+            self._beater = OffLoop(self.shared.heartbeat, what="refresh this worker's connection counts")
             self._timers["heartbeat"] = Every(HEARTBEAT_SECONDS, self._heartbeat)
         super()._ready()
 
@@ -57,8 +57,3 @@ class ServeRunner(ShareRunner):
                 log.info("share %s ended: exhausted", share_id)
         except Exception:
             log.exception("watchdog could not read the shares")
-
-
-def _heartbeat_done(future):
-    if future.exception() is not None:
-        log.warning("could not refresh this worker's connection counts: %s", future.exception())

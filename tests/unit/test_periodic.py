@@ -46,3 +46,18 @@ def test_a_failing_call_reaches_done_and_frees_the_job():
 
     assert asyncio.run(scenario()) is False
     assert [str(e) for e in seen] == ["database away"]
+
+
+def test_without_done_a_failure_is_logged_with_what_was_tried(caplog):
+    def job():
+        raise RuntimeError("database away")
+
+    async def scenario():
+        runner = OffLoop(job, what="record download progress")
+        runner.submit()
+        while runner.busy:
+            await asyncio.sleep(0.01)
+
+    with caplog.at_level("WARNING", logger="pasla"):
+        asyncio.run(scenario())
+    assert [r.getMessage() for r in caplog.records] == ["could not record download progress: database away"]
