@@ -64,6 +64,32 @@ def raw_connect(port: int, source: str = "127.0.0.1", timeout: float = 10) -> so
     return sock
 
 
+def free_port() -> int:
+    """A loopback port nothing listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_until(predicate, timeout: float = 10, interval: float = 0.05):
+    """Poll predicate() until it is truthy; returns that value."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout}s")
+
+
+def wait_for_value(fetch, expected, timeout: float = 5, interval: float = 0.05) -> None:
+    """Poll fetch() until it returns `expected`; a timeout shows the last value."""
+    deadline = time.monotonic() + timeout
+    while (got := fetch()) != expected:
+        assert time.monotonic() < deadline, got
+        time.sleep(interval)
+
+
 @dataclass
 class Served:
     proc: subprocess.Popen
@@ -215,13 +241,7 @@ class Served:
             return [dict(r) for r in rows]
 
     def wait_until(self, predicate, timeout: float = 10, interval: float = 0.05):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            value = predicate()
-            if value:
-                return value
-            time.sleep(interval)
-        raise AssertionError(f"condition not met within {timeout}s")
+        return wait_until(predicate, timeout, interval)
 
     def wait(self, timeout: float = 15) -> int:
         return self.proc.wait(timeout=timeout)

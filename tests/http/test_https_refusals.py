@@ -7,13 +7,7 @@ import sqlite3
 import pytest
 
 from tests import certs
-from tests.conftest import run_pasla
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+from tests.conftest import free_port, run_pasla
 
 
 def live_shares(data_dir) -> int:

@@ -17,13 +17,16 @@ import urllib.parse
 
 import pytest
 
-from tests.conftest import PYTHON, ROOT, base_env, run_pasla
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from tests.conftest import (
+    PYTHON,
+    ROOT,
+    base_env,
+    free_port,
+    raw_connect,
+    run_pasla,
+    wait_for_value,
+    wait_until,
+)
 
 
 @pytest.fixture
@@ -63,7 +66,7 @@ def history(data_dir):
 
 
 def raw_get(port, path, headers=""):
-    sock = socket.create_connection(("127.0.0.1", port), timeout=30)
+    sock = raw_connect(port, timeout=30)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 256 * 1024)
     sock.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n{headers}\r\n".encode())
     return sock
@@ -82,10 +85,7 @@ def test_whole_and_ranged_bodies_are_the_files_bytes(stock_daphne, data_dir, sam
     data = sample.read_bytes()
     assert read_all(raw_get(stock_daphne, path)) == data
     assert read_all(raw_get(stock_daphne, path, "Range: bytes=1000-1999\r\n")) == data[1000:2000]
-    deadline = time.monotonic() + 5
-    while [row[:2] for row in history(data_dir)] != [(200, "complete"), (206, "complete")]:
-        assert time.monotonic() < deadline, history(data_dir)
-        time.sleep(0.05)
+    wait_for_value(lambda: [row[:2] for row in history(data_dir)], [(200, "complete"), (206, "complete")])
 
 
 def test_a_cut_download_is_recorded_as_aborted(stock_daphne, data_dir, tmp_path):
@@ -99,10 +99,7 @@ def test_a_cut_download_is_recorded_as_aborted(stock_daphne, data_dir, tmp_path)
         got += len(sock.recv(1 << 20))
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     sock.close()
-    deadline = time.monotonic() + 15
-    while not history(data_dir) or history(data_dir)[0][1] == "in_progress":
-        assert time.monotonic() < deadline, history(data_dir)
-        time.sleep(0.1)
+    wait_until(lambda: (rows := history(data_dir)) and rows[0][1] != "in_progress", timeout=15)
     ((status, outcome, sent),) = history(data_dir)
     assert (status, outcome) == (200, "aborted")
     assert 0 < sent < (256 << 20)

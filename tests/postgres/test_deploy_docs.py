@@ -13,11 +13,10 @@ import shlex
 import shutil
 import signal
 import subprocess
-import time
 
 import pytest
 
-from tests.conftest import MANAGE, PYTHON, ROOT, base_env
+from tests.conftest import MANAGE, PYTHON, ROOT, base_env, wait_for_value
 from tests.postgres.conftest import Server, stop_server
 
 DOC = ROOT / "docs" / "deploy.md"
@@ -93,10 +92,7 @@ def test_the_documented_service_serves_a_share_and_stops_cleanly(postgres, tmp_p
         resp, body = server.request("GET", share["path"], headers=headers)
         assert (resp.status, body) == (200, sample.read_bytes())
         history = "select client_ip, outcome from shares_download"
-        deadline = time.monotonic() + 5
-        while postgres.query(history) != [("203.0.113.9", "complete")]:
-            assert time.monotonic() < deadline, postgres.query(history)
-            time.sleep(0.05)
+        wait_for_value(lambda: postgres.query(history), [("203.0.113.9", "complete")])
         # What systemd sends on stop (KillMode=mixed: the main process).
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=30) == 0

@@ -10,22 +10,14 @@ ago (or just now, for the host that is still alive). The real servers and
 import json
 import signal
 import socket
-import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.conftest import run_pasla
+from tests.conftest import run_pasla, wait_for_value
 
 LONG_AGO = timedelta(minutes=10)
 JUST_NOW = timedelta(seconds=5)
-
-
-def wait_for(query, expected, timeout=5):
-    deadline = time.monotonic() + timeout
-    while (got := query()) != expected:
-        assert time.monotonic() < deadline, got
-        time.sleep(0.05)
 
 
 def left_by(backend, share_id, slot_id, worker, *, age, size):
@@ -60,7 +52,7 @@ def test_a_dead_hosts_download_is_closed_and_the_recipient_resumes(serve, backen
     data = sample.read_bytes()
     resp, body = server.request("GET", share["path"], headers={"Range": "bytes=0-99"}, source="127.0.0.9")
     assert (resp.status, body) == (206, data[:100])
-    wait_for(lambda: backend.query("select outcome from shares_download"), [("complete",)])
+    wait_for_value(lambda: backend.query("select outcome from shares_download"), [("complete",)])
     ((slot_id,),) = backend.query("select id from shares_slot")
     # The rest of this download was being sent by a host that then died;
     # another host is busy with a download of its own and renews its lease.
@@ -74,7 +66,7 @@ def test_a_dead_hosts_download_is_closed_and_the_recipient_resumes(serve, backen
     else:
         # Any serving process reaps as it starts, then every RENEW_EVERY.
         other = serve(backend, workers=1)
-    wait_for(
+    wait_for_value(
         lambda: backend.query("select hostname, outcome from shares_download order by id"),
         [(socket.gethostname(), "complete"), ("gone-host", "interrupted"), ("busy-host", "in_progress")],
     )
@@ -98,7 +90,8 @@ def test_a_one_share_server_on_a_dead_host_is_recorded_dead(pasla, backend, samp
     served = pasla(sample, 5, env=backend.env)
     pid = served.proc.pid
     here = socket.gethostname()
-    wait_for(lambda: backend.query("select worker, pid from shares_workerlease"), [(f"{here}:{pid}", pid)])
+    lease = "select worker, pid from shares_workerlease"
+    wait_for_value(lambda: backend.query(lease), [(f"{here}:{pid}", pid)])
     # Its host goes down with it: nothing on this machine saw it die.
     served.proc.kill()
     served.proc.wait(timeout=10)

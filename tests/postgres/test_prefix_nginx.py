@@ -16,7 +16,7 @@ import urllib.parse
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, free_port
 
 NGINX = shutil.which("nginx") or next((p for p in ("/usr/sbin/nginx",) if os.path.exists(p)), None)
 
@@ -29,12 +29,6 @@ def documented_location() -> str:
     match = re.search(r"```nginx\n#[^\n]*\n(location /files/ \{.*?\n\})\n```", text, re.S)
     assert match, "deploy.md has no nginx location block"
     return match.group(1)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture
