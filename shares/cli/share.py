@@ -11,7 +11,8 @@ from pathlib import Path
 from django.conf import settings
 
 from shares import identity, payloads, runtime, tls_store, tokens
-from shares.addresses import url_hosts
+from shares.address_probe import url_hosts
+from shares.addresses import LOOPBACK_WARNING, loopback_only
 from shares.certificates import CertPair
 from shares.cli import tls_setup
 from shares.cli.attendant import Attendant
@@ -249,7 +250,10 @@ def run(opts) -> int:
     tls_dir = created = None
     try:
         actual_port = bound[0].port
-        host4, host6 = url_hosts(ipv4=mode != "6", ipv6=listen.has_ipv6(bound))
+        host4, host6 = url_hosts(mode != "6", listen.has_ipv6(bound), settings.PASLA_PUBLIC_HOST)
+        warnings = (LOOPBACK_WARNING,) if loopback_only([host4, host6]) else ()
+        for warning in warnings:
+            tls_setup.warn(warning)
         sha256 = _sha256_for(pinned, opts)
         extra = _directory_fields(pinned)
         if extra:
@@ -277,6 +281,7 @@ def run(opts) -> int:
                 cert_source=str(os.path.abspath(pair.source)) if pair and pair.source else None,
                 cert_expiry=pair.not_after if pair and pair.source else None,
                 extra=dict(extra),
+                warnings=warnings,
             )
 
         if opts.dry_run:
