@@ -40,6 +40,8 @@ class PublicHost:
 
 
 def _ip(text: str):
+    if "%" in text:  # a zone index only means something on this machine
+        return None
     try:
         return ipaddress.ip_address(text.strip().removeprefix("[").removesuffix("]"))
     except ValueError:
