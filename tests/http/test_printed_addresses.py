@@ -7,11 +7,13 @@ import re
 import shutil
 import ssl
 import subprocess
+import time
 import urllib.parse
 
 import pytest
 
 from tests.conftest import MANAGE, PYTHON, ROOT, base_env, run_pasla
+from tests.stun_responder import Responder
 
 WARNING = "pasla: warning: every URL is loopback-only"
 DETECT = {"PASLA_PUBLIC_HOST": ""}
@@ -151,3 +153,70 @@ def test_a_malformed_public_host_is_refused_in_one_line(sample, data_dir, value)
     assert done.returncode == 1
     assert done.stdout == ""
     assert done.stderr.strip().count("\n") == 0 and "PASLA_PUBLIC_HOST" in done.stderr
+
+
+# --- --public-address (STUN), against a responder on loopback ------------------
+
+
+@pytest.fixture
+def stun_servers():
+    opened = []
+
+    def start(mapped4: str | None, mapped6: str | None):
+        pair = (Responder("127.0.0.1", mapped4), Responder("::1", mapped6))
+        opened.extend(pair)
+        return pair
+
+    yield start
+    for responder in opened:
+        responder.close()
+
+
+def stun_env(*responders, public_host="") -> dict:
+    return {"PASLA_PUBLIC_HOST": public_host, "PASLA_STUN_SERVER": ",".join(r.address for r in responders)}
+
+
+def dry_run(sample, data_dir, env, *flags):
+    done = run_pasla([sample, 5, 1, "--dry-run", "--json", *flags], data_dir, env=env)
+    assert done.returncode == 0, done.stderr
+    info = json.loads(done.stdout)
+    return (host_of(info["url_ipv4"]), host_of(info["url_ipv6"])), done.stderr
+
+
+def test_public_address_prints_what_the_stun_server_saw(sample, data_dir, stun_servers):
+    v4, v6 = stun_servers("203.0.113.7", "2001:db8::7")
+    hosts, stderr = dry_run(sample, data_dir, stun_env(v4, v6), "--public-address")
+    assert hosts == ("203.0.113.7", "2001:db8::7")
+    assert (v4.requests, v6.requests) == (1, 1)
+    assert "warning" not in stderr
+
+
+@routed
+def test_no_stun_lookup_without_the_flag(sample, data_dir, stun_servers):
+    v4, v6 = stun_servers("203.0.113.7", "2001:db8::7")
+    hosts, _ = dry_run(sample, data_dir, stun_env(v4, v6))
+    assert hosts == (SRC4, SRC6)
+    assert (v4.requests, v6.requests) == (0, 0)
+
+
+def test_no_stun_lookup_for_the_families_pasla_public_host_names(sample, data_dir, stun_servers):
+    v4, v6 = stun_servers("203.0.113.7", "2001:db8::7")
+    hosts, _ = dry_run(sample, data_dir, stun_env(v4, v6, public_host="192.0.2.9"), "--public-address")
+    assert hosts == ("192.0.2.9", "2001:db8::7")
+    assert (v4.requests, v6.requests) == (0, 1)
+
+
+@routed
+def test_a_silent_stun_server_costs_a_bounded_wait_and_a_warning(sample, data_dir, stun_servers):
+    v4, v6 = stun_servers(None, None)
+    started = time.monotonic()
+    hosts, stderr = dry_run(sample, data_dir, stun_env(v4, v6), "--public-address")
+    assert time.monotonic() - started < 20
+    assert hosts == (SRC4, SRC6)  # the kernel's answer, as without the flag
+    assert (v4.requests, v6.requests) == (2, 2)  # one retry each
+    assert stderr.count("--public-address: no IPv") == 2
+
+
+def test_public_address_is_refused_with_no_serve(sample, data_dir):
+    done = run_pasla([sample, 5, 1, "--no-serve", "--public-address"], data_dir)
+    assert done.returncode == 1 and "--public-address" in done.stderr and done.stdout == ""
