@@ -3,8 +3,10 @@
 import hashlib
 import http.client
 import json
+import os
 import re
 import shutil
+import signal
 import ssl
 import subprocess
 import time
@@ -220,3 +222,15 @@ def test_a_silent_stun_server_costs_a_bounded_wait_and_a_warning(sample, data_di
 def test_public_address_is_refused_with_no_serve(sample, data_dir):
     done = run_pasla([sample, 5, 1, "--no-serve", "--public-address"], data_dir)
     assert done.returncode == 1 and "--public-address" in done.stderr and done.stdout == ""
+
+
+def test_a_detached_loopback_only_share_warns_the_operator(sample, data_dir):
+    done = run_pasla(
+        [sample, 5, 1, "-d", "-4", "-p", "0", "--json"], data_dir, env={"PASLA_PUBLIC_HOST": "127.0.0.1"}
+    )
+    info = json.loads(done.stdout)
+    try:
+        assert done.returncode == 0, done.stderr
+        assert done.stderr.count(WARNING) == 1
+    finally:
+        os.kill(info["pid"], signal.SIGTERM)
