@@ -8,10 +8,12 @@ from pathlib import Path
 
 import environ
 
+from shares.addresses import parse_public_host
 from shares.admin_gate import GateConfigError, parse_admin_allow, parse_admin_path
 from shares.conf import ConfigError, limits_from_env
 from shares.datadir import data_dir, private_file, secret_key
 from shares.deployment import normalize_prefix
+from shares.stun import DEFAULT_SERVER as DEFAULT_STUN_SERVER
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
@@ -33,6 +35,9 @@ try:
 except GateConfigError as exc:
     raise ConfigError(str(exc)) from None
 PASLA_PUBLIC_HOST = env.str("PASLA_PUBLIC_HOST", default="")
+parse_public_host(PASLA_PUBLIC_HOST)  # a malformed value stops every command at start
+# Asked only with --public-address (see shares/stun.py).
+PASLA_STUN_SERVER = env.str("PASLA_STUN_SERVER", default=DEFAULT_STUN_SERVER)
 # A shared server (`pasla serve`): where it listens, how recipients reach it,
 # and the sub-path every URL lives under (see shares/deployment.py).
 PASLA_BIND = env.list("PASLA_BIND", default=[])

@@ -35,6 +35,8 @@ class ShareView:
     cert_source: str | None = None
     cert_expiry: datetime | None = None
     extra: dict = field(default_factory=dict)
+    # One line each, shown under the URLs (and written to stderr by the caller).
+    warnings: tuple[str, ...] = ()
 
     @property
     def url(self) -> str | None:
@@ -126,6 +128,13 @@ def tls_rows(view: ShareView, now: datetime | None = None) -> list[tuple[str, st
     return rows
 
 
+def url_lines(view: ShareView) -> list[tuple[str, str]]:
+    """The labelled URLs; a host name serving both families is one URL, shown once."""
+    if view.url_ipv4 and view.url_ipv4 == view.url_ipv6:
+        return [("URL ", view.url_ipv4)]
+    return [(label, url) for label, url in (("IPv4", view.url_ipv4), ("IPv6", view.url_ipv6)) if url]
+
+
 def print_banner(view: ShareView, console: Console | None = None) -> None:
     console = console or Console(highlight=False)
     rule = "─" * 42
@@ -134,10 +143,11 @@ def print_banner(view: ShareView, console: Console | None = None) -> None:
         # soft_wrap: a fingerprint broken over two lines cannot be compared by copy-paste.
         console.print(f"  {label:<12}: {value}", markup=False, soft_wrap=True)
     console.print(rule, markup=False)
-    for label, url in (("IPv4", view.url_ipv4), ("IPv6", view.url_ipv6)):
-        if url:
-            console.print(f"  {label} : ", end="", markup=False)
-            console.print(url, style=f"link {url}", markup=False, soft_wrap=True)
+    for label, url in url_lines(view):
+        console.print(f"  {label} : ", end="", markup=False)
+        console.print(url, style=f"link {url}", markup=False, soft_wrap=True)
+    for warning in view.warnings:
+        console.print(f"  Warning : {warning}", markup=False, soft_wrap=True)
     console.print(rule, markup=False)
 
 

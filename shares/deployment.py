@@ -10,6 +10,7 @@ import ipaddress
 import re
 import urllib.parse
 
+from shares.addresses import parse_public_host, url_host
 from shares.conf import ConfigError
 
 DEFAULT_BIND = "127.0.0.1:8000"
@@ -69,13 +70,15 @@ def base_url(public_url: str, bind: tuple[str, int] | None, public_host: str = "
     if bind is None:
         raise ConfigError("set PASLA_PUBLIC_URL (or PASLA_BIND) so the share URL can be printed")
     host, port = bind
-    if public_host:
-        host = public_host
+    version = ipaddress.ip_address(host).version
+    public = parse_public_host(public_host)
+    # The bind's own family first; a lone address of the other family still beats loopback.
+    chosen = public.for_version(version) or public.v4 or public.v6
+    if chosen:
+        host = chosen
     elif ipaddress.ip_address(host).is_unspecified:
-        host = "127.0.0.1" if ipaddress.ip_address(host).version == 4 else "::1"
-    if ":" in host:
-        host = f"[{host}]"
-    return f"http://{host}:{port}"
+        host = "127.0.0.1" if version == 4 else "::1"
+    return f"http://{url_host(host)}:{port}"
 
 
 def share_url(base: str, prefix: str, token: str, name: str) -> str:

@@ -16,11 +16,13 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 from pathlib import Path
 
 from django.conf import settings
 
 from shares import datadir
+from shares.addresses import LOOPBACK_WARNING, loopback_only
 
 CHILD_FLAG = "--detached-child"
 TAIL_LINES = 20
@@ -135,6 +137,10 @@ def run(argv: list[str], opts) -> int:
     final_log = datadir.share_log(settings.DATA_DIR, info["id"])
     os.replace(log_path, final_log)
     info.update({"pid": proc.pid, "log": str(final_log)})
+    urls = (info.get("url_ipv4"), info.get("url_ipv6"))
+    if loopback_only([urllib.parse.urlsplit(url).hostname for url in urls if url]):
+        # The child's warning went to its log; the operator is here.
+        sys.stderr.write(f"pasla: warning: {LOOPBACK_WARNING}\n")
     if opts.json:
         sys.stdout.write(json.dumps(info, ensure_ascii=False) + "\n")
     else:

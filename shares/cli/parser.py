@@ -131,6 +131,12 @@ def share_parser() -> Parser:
         default=None,
         help="POST a small JSON event to this webhook after each download and when the share ends",
     )
+    p.add_argument(
+        "--public-address",
+        action="store_true",
+        help="ask a STUN server (PASLA_STUN_SERVER) which public address to print; "
+        "by default pasla makes no outbound lookup",
+    )
     p.add_argument("--no-qr", action="store_true", help="do not draw the URL as a QR code in the terminal")
     p.add_argument("-q", "--quiet", action="store_true", help="no terminal bell when a download completes")
     # Set by -d on the background process it starts; not for people.

@@ -10,13 +10,15 @@ from pathlib import Path
 
 from django.conf import settings
 
-from shares import identity, payloads, runtime, tls_store, tokens
-from shares.addresses import url_hosts
+from shares import identity, payloads, runtime, stun, tls_store, tokens
+from shares.address_probe import url_hosts
+from shares.addresses import LOOPBACK_WARNING, loopback_only
 from shares.certificates import CertPair
 from shares.cli import tls_setup
 from shares.cli.attendant import Attendant
 from shares.cli.parser import CliError
 from shares.cli.serving import serving_from
+from shares.conf import ConfigError
 from shares.console import ShareView, print_banner, print_json
 from shares.server import listeners as listen
 
@@ -55,6 +57,26 @@ def client_options(opts, trust_proxy: bool, trust_header: str | None) -> dict:
         if not identity.valid_header_name(header):
             raise CliError(f"invalid header name {header!r} (letters, digits and '-' only)")
     return {"trust": trust_proxy, "header": header, "networks": networks}
+
+
+def public_address_sources(opts) -> tuple:
+    """--public-address: STUN first for each family pasla has to detect; nothing by default."""
+    if not opts.public_address:
+        return ()
+    try:
+        servers = stun.parse_servers(settings.PASLA_STUN_SERVER)
+    except ConfigError as exc:
+        raise CliError(str(exc)) from None
+
+    def ask(version: int) -> list[str]:
+        found, problem = stun.lookup(servers, version)
+        if problem:
+            tls_setup.warn(
+                f"--public-address: no IPv{version} address from STUN ({problem}); using this machine's"
+            )
+        return [found] if found else []
+
+    return (ask,)
 
 
 def _stop_during_setup(signum, frame):
@@ -218,6 +240,10 @@ def run(opts) -> int:
             raise CliError(str(exc)) from None
     if opts.no_serve:
         check_no_serve(opts)
+        if opts.public_address:
+            raise CliError(
+                "--public-address applies to a share served here; with --no-serve set PASLA_PUBLIC_URL"
+            )
     serving = serving_from(opts)
     minutes, max_downloads, port = serving.minutes, serving.max_downloads, serving.port
     if opts.no_serve:
@@ -249,7 +275,12 @@ def run(opts) -> int:
     tls_dir = created = None
     try:
         actual_port = bound[0].port
-        host4, host6 = url_hosts(ipv4=mode != "6", ipv6=listen.has_ipv6(bound))
+        host4, host6 = url_hosts(
+            mode != "6", listen.has_ipv6(bound), settings.PASLA_PUBLIC_HOST, public_address_sources(opts)
+        )
+        warnings = (LOOPBACK_WARNING,) if loopback_only([host4, host6]) else ()
+        for warning in warnings:
+            tls_setup.warn(warning)
         sha256 = _sha256_for(pinned, opts)
         extra = _directory_fields(pinned)
         if extra:
@@ -277,6 +308,7 @@ def run(opts) -> int:
                 cert_source=str(os.path.abspath(pair.source)) if pair and pair.source else None,
                 cert_expiry=pair.not_after if pair and pair.source else None,
                 extra=dict(extra),
+                warnings=warnings,
             )
 
         if opts.dry_run:

@@ -102,6 +102,7 @@ def test_quiet_no_qr_and_loopback_only_urls(terminal, sample):
     term = terminal(sample, 5, "--quiet", public_host="127.0.0.1")
     term.read_until(rb"left")
     assert not re.search(r"[▀▄]{7}", term.text())  # a loopback URL gets no QR code
+    assert "Warning : every URL is loopback-only" in term.text()  # ...and the banner says why
     port, path = term.url()
     assert fetch(port, path) == 200
     term.read_until(rb"1/\S+ downloads")

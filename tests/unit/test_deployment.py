@@ -72,6 +72,12 @@ def test_bad_prefixes(text):
         ("", ("0.0.0.0", 8000), "", "http://127.0.0.1:8000"),
         ("", ("::", 8000), "", "http://[::1]:8000"),
         ("", ("0.0.0.0", 8000), "share.example.com", "http://share.example.com:8000"),
+        ("", ("::", 8000), "share.example.com", "http://share.example.com:8000"),
+        # PASLA_PUBLIC_HOST=V4,V6: the bind's own family, else the other address.
+        ("", ("0.0.0.0", 8000), "192.0.2.9,2001:db8::9", "http://192.0.2.9:8000"),
+        ("", ("::", 8000), "192.0.2.9,2001:db8::9", "http://[2001:db8::9]:8000"),
+        ("", ("::", 8000), "192.0.2.9", "http://192.0.2.9:8000"),
+        ("", ("127.0.0.1", 8000), "2001:db8::9", "http://[2001:db8::9]:8000"),
     ],
 )
 def test_base_url(public_url, bind, public_host, expected):
