@@ -121,3 +121,15 @@ def test_pseudo_filesystem_files_are_refused_at_start(data_dir, path, kind):
         pytest.skip(f"{path} does not exist here")
     result = run_pasla([path, "--dry-run"], data_dir)
     assert_refused(result, data_dir, f"is on a {kind} pseudo filesystem")
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["-p", "9" * 5000], "invalid port"),  # int() refuses it with its own words
+        (["-p", "\u0668\u0660"], "invalid port"),
+        (["10", "9" * 5000], "max_downloads must be at most"),
+    ],
+)
+def test_long_and_non_ascii_numbers_in_arguments(data_dir, sample, args, fragment):
+    assert_refused(run_pasla([sample, *args, "--dry-run"], data_dir), data_dir, fragment)
