@@ -31,7 +31,7 @@ def share_parser() -> Parser:
         "'pasla serve' (one server for every share), 'pasla share FILE' (same as --no-serve). "
         "Defaults for duration, max_downloads, port and TLS can be set in the config file "
         "($PASLA_CONFIG or ~/.config/pasla); tuning constants come from PASLA_* environment "
-        "variables (see README).",
+        "variables (ASCII digits; a very large value means 'never' or 'unlimited'; see README).",
     )
     p.add_argument("file", help="file or directory to share")
     # Positional defaults are None so that a value from the config file can
