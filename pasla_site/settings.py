@@ -10,7 +10,7 @@ import environ
 
 from shares.addresses import parse_public_host
 from shares.admin_gate import GateConfigError, parse_admin_allow, parse_admin_path
-from shares.conf import ConfigError, limits_from_env
+from shares.conf import ConfigError, limits_from_env, parse_log_level
 from shares.datadir import data_dir, private_file, secret_key
 from shares.deployment import normalize_prefix
 from shares.stun import DEFAULT_SERVER as DEFAULT_STUN_SERVER
@@ -163,6 +163,8 @@ PASLA_LOG_FORMAT = env.str("PASLA_LOG_FORMAT", default="plain").strip().lower()
 if PASLA_LOG_FORMAT not in ("plain", "json"):
     raise ConfigError(f"PASLA_LOG_FORMAT must be plain or json, got {PASLA_LOG_FORMAT!r}")
 
+PASLA_LOG_LEVEL = parse_log_level(env.str("PASLA_LOG_LEVEL", default="INFO"))
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -178,7 +180,7 @@ LOGGING = {
             "filters": ["redact"],
         }
     },
-    "root": {"handlers": ["stderr"], "level": env.str("PASLA_LOG_LEVEL", default="INFO")},
+    "root": {"handlers": ["stderr"], "level": PASLA_LOG_LEVEL},
     "loggers": {
         # Django logs every 4xx with the request path, which carries the
         # token; our own access log line replaces it.

@@ -1,11 +1,16 @@
 """Tuning constants: environment-only, `PASLA_<NAME>`, as in the reference tool.
 
-Every limit has a floor and a ceiling so that a typo in the environment can
-not turn a defence off or make a table unbounded.
+A value is refused only when it means nothing: not a number, negative, or 0
+where 0 has no documented meaning. Any larger value is accepted, as the
+reference tool accepts it; beyond a ceiling where it already behaves as
+"never" or "unlimited" it acts as that ceiling, so arithmetic, cache expiries
+and buffers stay bounded whatever the environment says.
 """
 
 import os
 from dataclasses import dataclass, fields
+
+from shares import numbers
 
 
 class ConfigError(ValueError):
@@ -41,42 +46,96 @@ class Limits:
     admin_login_window: float = 900.0
 
 
-# (minimum, maximum) for each field; values outside are a configuration error.
-BOUNDS = {
-    "socket_timeout": (1, 3600),
-    "header_read_timeout": (1, 600),
-    "transfer_stall_timeout": (1, 3600),
-    "max_global_connections": (1, 100_000),
-    "max_connections_per_ip": (1, 100_000),
-    "max_requests_per_proxy_ip": (1, 10_000_000),
-    "max_connections_per_proxy_ip": (1, 100_000),
-    "rate_limit_window": (1, 86_400),
-    "rate_limit_max_requests": (1, 1_000_000),
-    "ban_threshold": (1, 1000),
-    "max_banned_ips": (1, 10_000_000),
-    "max_tracked_ips": (1, 10_000_000),
-    "chunk_size": (4096, 16 << 20),
-    "resume_overlap": (0, 1 << 30),
-    "drain_timeout": (0, 86_400),
-    "detach_timeout": (1, 3600),
-    "zero_copy": (0, 1),
-    "admin_login_attempts": (1, 10_000),
-    "admin_login_window": (1, 86_400),
+YEAR = 365 * 24 * 3600  # no share outlives a year, so no timeout needs to
+MANY = 10**9  # more connections, requests or rows than one machine will see
+
+
+@dataclass(frozen=True)
+class Rule:
+    """How one field is read: its unit, whether 0 means something, its effective range."""
+
+    unit: str  # "seconds", "count", "bytes" or "switch"
+    zero_ok: bool = False
+    floor: float = 0  # smaller accepted values act as this
+    ceiling: float = MANY  # larger accepted values act as this
+
+
+SECONDS = Rule("seconds", ceiling=YEAR)
+COUNT = Rule("count")
+
+RULES = {
+    "socket_timeout": SECONDS,
+    "header_read_timeout": SECONDS,
+    "transfer_stall_timeout": SECONDS,
+    "max_global_connections": COUNT,
+    "max_connections_per_ip": COUNT,
+    "max_requests_per_proxy_ip": COUNT,
+    "max_connections_per_proxy_ip": COUNT,
+    "rate_limit_window": SECONDS,
+    "rate_limit_max_requests": COUNT,
+    "ban_threshold": COUNT,
+    "max_banned_ips": COUNT,
+    "max_tracked_ips": COUNT,
+    # A read buffer: tiny reads cost a system call per few bytes, huge ones
+    # a huge allocation per connection, and neither changes what is sent.
+    "chunk_size": Rule("bytes", floor=4096, ceiling=16 << 20),
+    "resume_overlap": Rule("bytes", zero_ok=True, ceiling=1 << 40),
+    "drain_timeout": Rule("seconds", zero_ok=True, ceiling=YEAR),
+    "detach_timeout": SECONDS,
+    "zero_copy": Rule("switch", zero_ok=True, ceiling=1),
+    "admin_login_attempts": COUNT,
+    "admin_login_window": SECONDS,
 }
+
+_SHOWN = 40  # characters of a refused value quoted back
+
+
+def _expected(rule: Rule) -> str:
+    if rule.unit == "switch":
+        return "0 or 1"
+    what = (
+        "a number of seconds (digits, optionally with one '.')"
+        if rule.unit == "seconds"
+        else "a whole number"
+    )
+    return f"{what}, 0 or more" if rule.zero_ok else f"{what} above 0"
+
+
+def parse_value(name: str, raw: str, rule: Rule, kind: type) -> int | float:
+    """One PASLA_* value, ConfigError (one line naming the variable) if it means nothing."""
+    value = numbers.decimal(raw) if kind is float else numbers.whole(raw)
+    meaningless = value is None or (value == 0 and not rule.zero_ok)
+    if rule.unit == "switch" and value not in (0, 1):
+        meaningless = True
+    if meaningless:
+        shown = raw if len(raw) <= _SHOWN else raw[:_SHOWN] + "..."
+        raise ConfigError(f"{name} must be {_expected(rule)}, got {shown!r}")
+    effective = min(max(value, rule.floor), rule.ceiling) if value else value
+    return kind(effective)
 
 
 def limits_from_env(environ=os.environ) -> Limits:
     values = {}
     for field in fields(Limits):
-        raw = environ.get(f"PASLA_{field.name.upper()}")
-        if raw is None or raw.strip() == "":
+        name = f"PASLA_{field.name.upper()}"
+        raw = environ.get(name)
+        if raw is None or raw.strip(" \t") == "":
             continue
-        try:
-            value = field.type(raw) if field.type is not int else int(raw, 10)
-        except ValueError:
-            raise ConfigError(f"PASLA_{field.name.upper()} must be a number, got {raw!r}") from None
-        low, high = BOUNDS[field.name]
-        if not low <= value <= high:
-            raise ConfigError(f"PASLA_{field.name.upper()} must be between {low} and {high}")
-        values[field.name] = value
+        values[field.name] = parse_value(name, raw, RULES[field.name], field.type)
     return Limits(**values)
+
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def parse_log_level(raw: str) -> str:
+    """PASLA_LOG_LEVEL: one of LOG_LEVELS, any case (WARN is WARNING); empty is INFO."""
+    # ASCII first: str.upper() maps some other letters (the Turkish dotless i) onto ASCII ones.
+    level = raw.strip(" \t").upper() if raw.isascii() else raw
+    if level == "":
+        return "INFO"
+    level = "WARNING" if level == "WARN" else level
+    if level not in LOG_LEVELS:
+        shown = raw if len(raw) <= _SHOWN else raw[:_SHOWN] + "..."
+        raise ConfigError(f"PASLA_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, got {shown!r}")
+    return level

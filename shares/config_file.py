@@ -11,9 +11,11 @@ a warning, since it is most likely a typo the operator wants to hear about.
 
 import configparser
 import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from shares import filesystems, numbers
 from shares.durations import parse_max_downloads, parse_minutes
 from shares.identity import valid_header_name
 
@@ -66,8 +68,7 @@ def load(environ=os.environ, home: Path | None = None) -> FileConfig:
     if path is None:
         return FileConfig()
     try:
-        with open(path, "rb") as fh:
-            raw = fh.read(MAX_CONFIG_BYTES + 1)
+        raw = _read_regular(path)
     except FileNotFoundError:
         if explicit:
             raise ConfigFileError(f"config file {path} (PASLA_CONFIG): no such file") from None
@@ -78,6 +79,8 @@ def load(environ=os.environ, home: Path | None = None) -> FileConfig:
         raise ConfigFileError(f"config file {path}: permission denied") from None
     except OSError as exc:
         raise ConfigFileError(f"config file {path}: {exc.strerror}") from None
+    except _NotRegular as exc:
+        raise ConfigFileError(f"config file {path}: {exc}") from None
     if len(raw) > MAX_CONFIG_BYTES:
         raise ConfigFileError(f"config file {path}: larger than {MAX_CONFIG_BYTES // 1024} KiB")
     try:
@@ -85,6 +88,28 @@ def load(environ=os.environ, home: Path | None = None) -> FileConfig:
     except UnicodeDecodeError:
         raise ConfigFileError(f"config file {path}: not UTF-8 text") from None
     return parse(text, str(path))
+
+
+class _NotRegular(Exception):
+    pass
+
+
+def _read_regular(path: Path) -> bytes:
+    """Up to MAX_CONFIG_BYTES + 1 bytes of a regular file on a real filesystem."""
+    # Look before opening: open() on a FIFO would wait for a writer forever.
+    st = os.stat(path)
+    if stat.S_ISDIR(st.st_mode):
+        raise IsADirectoryError
+    if not stat.S_ISREG(st.st_mode):
+        raise _NotRegular("not a regular file")
+    if reason := filesystems.refusal(st.st_dev, "it"):
+        raise _NotRegular(reason)
+    # O_NONBLOCK: the path may have been swapped for a FIFO since the look.
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)
+    with os.fdopen(fd, "rb") as fh:
+        if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+            raise _NotRegular("not a regular file")
+        return fh.read(MAX_CONFIG_BYTES + 1)
 
 
 def parse(text: str, path: str = "config file") -> FileConfig:
@@ -125,9 +150,10 @@ def _convert(key: str, value: str):
     if key == "max_downloads":
         return parse_max_downloads(value)
     if key == "port":
-        if not value.isascii() or not value.isdigit() or int(value) > 65535:
+        port = numbers.whole(value)
+        if port is None or port > 65535:
             raise ValueError(f"invalid port {value!r} (0-65535)")
-        return int(value)
+        return port
     if key in ("https", "trust_proxy"):
         return parse_bool(value)
     if key == "trust_header":

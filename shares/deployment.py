@@ -10,6 +10,7 @@ import ipaddress
 import re
 import urllib.parse
 
+from shares import numbers
 from shares.addresses import parse_public_host, url_host
 from shares.conf import ConfigError
 
@@ -36,9 +37,10 @@ def parse_bind(text: str) -> tuple[str, int]:
         raise ValueError(f"invalid bind address {text!r}: {host!r} is not an IP address") from None
     if ip.version != version:
         raise ValueError(f"invalid bind address {text!r} (write IPv6 addresses as [ADDR]:PORT)")
-    if not port_text.isascii() or not port_text.isdigit() or int(port_text) > 65535:
+    port = numbers.whole(port_text)
+    if port is None or port > 65535:
         raise ValueError(f"invalid port in bind address {text!r} (0-65535)")
-    return str(ip), int(port_text)
+    return str(ip), port
 
 
 def normalize_prefix(text: str) -> str:

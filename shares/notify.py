@@ -7,9 +7,11 @@ the share by id and file name: never the token, the URL or the file's path.
 The webhook URL itself may hold a secret (many do), so it is never logged.
 """
 
+import ipaddress
 import json
 import logging
 import queue
+import re
 import threading
 import time
 import urllib.error
@@ -31,17 +33,37 @@ class NotifyError(ValueError):
     pass
 
 
+# An ASCII host name (labels of letters, digits, '-' and '_'), or an IPv4 address.
+_LABEL = r"[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?"
+_HOST_NAME = re.compile(rf"(?:{_LABEL}\.)*{_LABEL}\.?")
+_HOST_PORT = re.compile(r"(?P<host>\[[^\]]*\]|[^:\[\]]*)(?::(?P<port>[0-9]*))?")
+_BAD_URL = "--notify needs an http:// or https:// URL"
+
+
 def validate_url(text: str) -> str:
     """An http(s) URL with a host; NotifyError (one readable line) otherwise."""
-    if not text or len(text) > MAX_URL_LENGTH or not text.isprintable() or " " in text:
-        raise NotifyError("--notify needs an http:// or https:// URL")
-    parts = urllib.parse.urlsplit(text)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise NotifyError("--notify needs an http:// or https:// URL")
+    if not text or len(text) > MAX_URL_LENGTH or not text.isascii() or not text.isprintable() or " " in text:
+        raise NotifyError(f"{_BAD_URL} (ASCII, no spaces; a host name in its xn-- form)")
     try:
-        parts.port  # noqa: B018 (raises on a malformed port)
-    except ValueError:
-        raise NotifyError("--notify URL has an invalid port") from None
+        parts = urllib.parse.urlsplit(text)
+    except ValueError:  # e.g. an unclosed '[' around an IPv6 address
+        raise NotifyError(f"{_BAD_URL}: its host cannot be read") from None
+    if parts.scheme not in ("http", "https"):
+        raise NotifyError(_BAD_URL)
+    host_port = _HOST_PORT.fullmatch(parts.netloc.rpartition("@")[2])
+    if host_port is None or not host_port["host"]:
+        raise NotifyError(f"{_BAD_URL}: its host cannot be read")
+    host = host_port["host"]
+    if host.startswith("["):
+        try:
+            ipaddress.IPv6Address(host[1:-1])
+        except ValueError:
+            raise NotifyError(f"{_BAD_URL}: {host} is not an IPv6 address") from None
+    elif not _HOST_NAME.fullmatch(host):
+        raise NotifyError(f"{_BAD_URL}: its host cannot be read")
+    port = host_port["port"]
+    if port and not 1 <= int(port) <= 65535:
+        raise NotifyError("--notify URL has an invalid port")
     return text
 
 

@@ -13,6 +13,8 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
+from shares import filesystems
+
 O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 SHA256_AUTO_LIMIT = 1 << 30  # hash files up to 1 GiB at start by default
 
@@ -87,6 +89,9 @@ def pin_file(path: str | os.PathLike) -> tuple[Path, Identity]:
         raise PayloadError(f"{given} is a directory")
     if not stat.S_ISREG(st.st_mode):
         raise PayloadError(f"{given} is not a regular file")
+    reason = filesystems.refusal(st.st_dev, str(given))
+    if reason:
+        raise PayloadError(reason)
     try:
         fd = os.open(resolved, os.O_RDONLY | os.O_CLOEXEC | O_NOFOLLOW | os.O_NONBLOCK)
     except PermissionError:

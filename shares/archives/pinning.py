@@ -14,6 +14,7 @@ import stat
 from collections import OrderedDict
 from pathlib import Path
 
+from shares import filesystems
 from shares.archives import tar_format, zip_format
 from shares.archives.layout import Entry, Layout
 from shares.payloads import O_NOFOLLOW, PayloadError, validate_name
@@ -67,6 +68,9 @@ def pin_directory(path: str | os.PathLike) -> tuple[Path, list[list], int]:
     except (OSError, RuntimeError) as exc:
         raise PayloadError(f"cannot read {given}: {getattr(exc, 'strerror', None) or exc}") from None
     validate_name(root.name)
+    pseudo = filesystems.PseudoCheck()
+    if reason := pseudo.refusal(root_stat.st_dev, str(given)):
+        raise PayloadError(reason)
     manifest = [_row(root.name, root_stat, True)]
     skipped = 0
     # Depth-first with an explicit stack: deep trees must not hit the recursion limit.
@@ -85,6 +89,8 @@ def pin_directory(path: str | os.PathLike) -> tuple[Path, list[list], int]:
                 st = child.stat(follow_symlinks=False)
             except OSError as exc:
                 raise PayloadError(f"cannot read {child.path}: {exc.strerror}") from None
+            if reason := pseudo.refusal(st.st_dev, child.path):
+                raise PayloadError(reason)  # e.g. a /proc mounted inside the directory
             if stat.S_ISDIR(st.st_mode):
                 manifest.append(_row(name, st, True))
                 subdirs.append((Path(child.path), name))

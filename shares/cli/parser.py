@@ -7,7 +7,7 @@ reference reserves for a failed detach).
 import argparse
 import sys
 
-from shares import __version__
+from shares import __version__, numbers
 
 SUBCOMMANDS = ("list", "stop", "purge", "admin-user", "serve", "share")
 
@@ -31,7 +31,7 @@ def share_parser() -> Parser:
         "'pasla serve' (one server for every share), 'pasla share FILE' (same as --no-serve). "
         "Defaults for duration, max_downloads, port and TLS can be set in the config file "
         "($PASLA_CONFIG or ~/.config/pasla); tuning constants come from PASLA_* environment "
-        "variables (see README).",
+        "variables (ASCII digits; a very large value means 'never' or 'unlimited'; see README).",
     )
     p.add_argument("file", help="file or directory to share")
     # Positional defaults are None so that a value from the config file can
@@ -40,7 +40,7 @@ def share_parser() -> Parser:
         "duration",
         nargs="?",
         default=None,
-        help="link lifetime: minutes (default 60), or a number with s/m/h/d, e.g. 90s, 2h",
+        help="link lifetime: minutes (default 60), or a number with s/m/h/d, e.g. 90s, 2h (1s to 365d)",
     )
     p.add_argument("max_downloads", nargs="?", default=None, help="downloads allowed (default 0 = unlimited)")
     p.add_argument("-v", "--version", action="version", version=f"pasla {__version__}")
@@ -241,11 +241,10 @@ MAX_PURGE_DAYS = 36_500
 
 
 def parse_days(text: str) -> float:
-    try:
-        days = float(text)
-    except ValueError:
-        raise CliError(f"--older-than takes a number of days, got {text!r}") from None
-    if not 0 <= days <= MAX_PURGE_DAYS:  # also refuses nan and inf
+    days = numbers.decimal(text)
+    if days is None:
+        raise CliError(f"--older-than takes a number of days, got {text!r}")
+    if not days <= MAX_PURGE_DAYS:
         raise CliError(f"--older-than must be between 0 and {MAX_PURGE_DAYS} days")
     return days
 
@@ -276,9 +275,10 @@ def parse(argv: list[str]) -> tuple[str, argparse.Namespace]:
 def parse_port(text: str | None) -> int | None:
     if text is None:
         return None
-    if not text.isascii() or not text.isdigit() or int(text) > 65535:
+    port = numbers.whole(text)
+    if port is None or port > 65535:
         raise CliError(f"invalid port {text!r} (0-65535)")
-    return int(text)
+    return port
 
 
 def fail(message: str) -> int:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from django.conf import settings
 
-from shares import __version__, defences, runtime
+from shares import __version__, defences, numbers, runtime
 from shares.cli.parser import CliError
 from shares.cli.share import client_options
 from shares.deployment import DEFAULT_BIND, base_url, parse_bind
@@ -80,9 +80,10 @@ def _announce_and_run(opts, supervisor, workers: int, addresses, base) -> int:
 
 
 def _workers(text: str) -> int:
-    if not text.isascii() or not text.isdigit() or not 1 <= int(text) <= MAX_WORKERS:
+    workers = numbers.whole(text)
+    if workers is None or not 1 <= workers <= MAX_WORKERS:
         raise CliError(f"invalid --workers {text!r} (1-{MAX_WORKERS})")
-    return int(text)
+    return workers
 
 
 def _binds(texts) -> list[tuple[str, int]]:

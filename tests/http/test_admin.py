@@ -251,5 +251,5 @@ def test_admin_login_attempts_setting_is_bounded(data_dir, sample):
     assert (
         result.stderr.strip()
         .splitlines()[-1]
-        .endswith("PASLA_ADMIN_LOGIN_ATTEMPTS must be between 1 and 10000")
+        .endswith("PASLA_ADMIN_LOGIN_ATTEMPTS must be a whole number above 0, got '0'")
     )

@@ -143,3 +143,13 @@ def test_default_location_is_read(tmp_path):
 )
 def test_parse_bool(text, value):
     assert parse_bool(text) is value
+
+
+@pytest.mark.parametrize(
+    ("path", "fragment"),
+    [("/dev/null", "not a regular file"), ("/proc/self/status", "proc pseudo filesystem")],
+)
+def test_special_files_are_errors(tmp_path, path, fragment):
+    # (A FIFO, which would block the old reader, is tested through the CLI.)
+    with pytest.raises(ConfigFileError, match=fragment):
+        load({"PASLA_CONFIG": path}, tmp_path)

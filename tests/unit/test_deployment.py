@@ -41,6 +41,12 @@ def test_bad_bind_addresses(text):
         parse_bind(text)
 
 
+def test_a_very_long_bind_port_is_named_as_a_bad_port():
+    # int() refuses strings over 4300 digits with its own message.
+    with pytest.raises(ValueError, match="invalid port in bind address"):
+        parse_bind("127.0.0.1:" + "9" * 5000)
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [

@@ -18,13 +18,24 @@ from shares.negotiation import prefers_html
         ("2m", 2),
         ("2h", 120),
         ("1d", 1440),
+        ("1s", 1 / 60),
+        ("1.0s", 1 / 60),
+        ("0.0167", 0.0167),
+        (" 5 m ", 5),
     ],
 )
 def test_durations(text, minutes):
     assert parse_minutes(text) == pytest.approx(minutes)
 
 
-@pytest.mark.parametrize("text", ["0", "-5", "", "abc", "5x", "1e3", "nan", "inf", "0s", "366d", "1 0"])
+BAD_DURATIONS = ["0", "-5", "", "abc", "5x", "1e3", "nan", "inf", "0s", "366d", "1 0"]
+# Under a second: a link dead on arrival.
+BAD_DURATIONS += ["0.5s", "0.999s", "0.01", "0.0001m", ".1s"]
+# ASCII digits only: int()/float() take these, a person reads them differently or not at all.
+BAD_DURATIONS += ["\u0665", "\u0665s", "\uff15m", "1_000", " +5", "+5", "5\u2003", "5\u017f", "\u0968\u0966h"]
+
+
+@pytest.mark.parametrize("text", BAD_DURATIONS)
 def test_bad_durations(text):
     with pytest.raises(ValueError):
         parse_minutes(text)
@@ -35,7 +46,9 @@ def test_max_downloads(text, value):
     assert parse_max_downloads(text) == value
 
 
-@pytest.mark.parametrize("text", ["-1", "1.5", "x", "", "1000001", "٣"])
+@pytest.mark.parametrize(
+    "text", ["-1", "1.5", "x", "", "1000001", "٣", "\uff13", "1_0", "+3", "3\u2003", "9" * 5000]
+)
 def test_bad_max_downloads(text):
     with pytest.raises(ValueError):
         parse_max_downloads(text)
@@ -97,7 +110,10 @@ def test_not_token_shaped(candidate):
 def test_limits_defaults_and_bounds():
     assert limits_from_env({}) == Limits()
     assert limits_from_env({"PASLA_BAN_THRESHOLD": "3"}).ban_threshold == 3
-    for bad in ({"PASLA_BAN_THRESHOLD": "0"}, {"PASLA_CHUNK_SIZE": "1"}, {"PASLA_SOCKET_TIMEOUT": "x"}):
+    # A read buffer outside 4 KiB-16 MiB acts as the nearest bound (tests/unit/test_conf.py has the rest).
+    assert limits_from_env({"PASLA_CHUNK_SIZE": "1"}).chunk_size == 4096
+    assert limits_from_env({"PASLA_CHUNK_SIZE": str(1 << 30)}).chunk_size == 16 << 20
+    for bad in ({"PASLA_BAN_THRESHOLD": "0"}, {"PASLA_SOCKET_TIMEOUT": "x"}):
         with pytest.raises(ConfigError):
             limits_from_env(bad)
 
