@@ -99,11 +99,16 @@ class SecurityHeadersMiddleware(AsyncMiddleware):
         return response
 
 
+def method_allowed(request) -> bool:
+    """Whether this path answers this method: the method gate and the rate gate's token exemption ask here."""
+    return request.method in SAFE_METHODS or is_admin_path(request.path_info)
+
+
 class MethodGateMiddleware(AsyncMiddleware):
     """Shares are read-only: anything but GET/HEAD outside the admin is 405."""
 
     async def process(self, request):
-        if request.method not in SAFE_METHODS and not is_admin_path(request.path_info):
+        if not method_allowed(request):
             return responses.error(request, 405, headers={"Allow": "GET, HEAD"})
         return await self.get_response(request)
 
@@ -311,7 +316,8 @@ class RateLimitMiddleware(AsyncMiddleware):
     A request carrying the right token is exempt: a resumable or
     multi-segment download must never be throttled. It is counted first and
     refunded once the view has recognised the token, so the common case
-    costs no extra database work.
+    costs no extra database work. A method the path does not answer is no
+    download, token or not: it is counted, and gets 429 once over the limit.
     """
 
     async def process(self, request):
@@ -320,7 +326,7 @@ class RateLimitMiddleware(AsyncMiddleware):
         charges = await cache_call(_charge_client, request.client)
         denied = [c.verdict for c in charges if not c.verdict.allowed]
         if denied:
-            token = token_in(request.path)
+            token = token_in(request.path) if method_allowed(request) else None
             if token and await off_loop(services.share_for_token)(token, runtime.scope) is not None:
                 await cache_call(defences.refund, charges)
                 return await self.get_response(request)
