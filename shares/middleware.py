@@ -20,6 +20,7 @@ from shares import (
     metrics,
     offload,
     probes,
+    request_ids,
     responses,
     runtime,
     services,
@@ -274,7 +275,7 @@ class BanMiddleware(AsyncMiddleware):
             # The rate gate already checked this token and found it wrong.
             await off_loop(_strike)(scope, addresses)
         elif response.status_code == 404 and request.method in SAFE_METHODS:
-            token = token_in(request.path)
+            token = token_in(request.path_info)
             if token:
                 await off_loop(_strike_unless_ours)(token, runtime.scope, scope, addresses)
         return response
@@ -326,7 +327,7 @@ class RateLimitMiddleware(AsyncMiddleware):
         charges = await cache_call(_charge_client, request.client)
         denied = [c.verdict for c in charges if not c.verdict.allowed]
         if denied:
-            token = token_in(request.path) if method_allowed(request) else None
+            token = token_in(request.path_info) if method_allowed(request) else None
             if token and await off_loop(services.share_for_token)(token, runtime.scope) is not None:
                 await cache_call(defences.refund, charges)
                 return await self.get_response(request)
@@ -357,18 +358,14 @@ def describe_target(request) -> str:
         return f"share:{share_id}"
     if is_admin_path(request.path_info):
         return "admin"
-    return f"path#{fingerprint(request.path)}"
-
-
-# A request id from the client is kept only if it is short and plain;
-# anything else (or none) gets one of ours.
-_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+    return f"path#{fingerprint(request.path_info)}"
 
 
 def request_id_for(request) -> str:
+    """The client's X-Request-ID if request_ids finds it safe to echo and log, else one of ours."""
     offered = request.headers.get("X-Request-ID", "")
-    token = token_in(request.path)
-    if _REQUEST_ID.match(offered) and not (token and token in offered):
+    token = token_in(request.path_info)
+    if request_ids.acceptable(offered) and not (token and token in offered):
         return offered
     return secrets.token_hex(8)
 
