@@ -12,11 +12,14 @@ import time
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.conf import settings
+from django.contrib.auth.signals import user_login_failed
+from django.dispatch import receiver
 
 from shares import (
     admin_gate,
     defences,
     identity,
+    login_throttle,
     metrics,
     offload,
     probes,
@@ -169,32 +172,60 @@ class AdminGateMiddleware(AsyncMiddleware):
         return await self.get_response(request)
 
 
-def _charge_login(ip: str):
+def _charge_login(ip: str) -> login_throttle.Attempt:
     limits = settings.PASLA_LIMITS
-    return defences.charge(
-        "admin-login", ip, limit=limits.admin_login_attempts, window=limits.admin_login_window
+    return login_throttle.charge(
+        ip,
+        limit=limits.admin_login_attempts,
+        window=limits.admin_login_window,
+        max_rows=limits.max_tracked_ips,
     )
 
 
+@receiver(user_login_failed)
+def _password_refused(sender, credentials, request=None, **kwargs):
+    # Django's authenticate() says so only when it checked the credentials.
+    if request is not None:
+        request.pasla_password_refused = True
+
+
 class AdminLoginThrottleMiddleware(AsyncMiddleware):
-    """Failed admin logins per client address, bounded (first in ADMIN_MIDDLEWARE).
+    """Refused admin passwords per client address, bounded (first in ADMIN_MIDDLEWARE).
 
     The admin networks skip the share rate limit, so without this a client
-    inside them could guess passwords as fast as the server answers. Every
-    login attempt is counted before the password is checked and refunded if
-    it logs in: only failures add up, and past the limit the form answers
-    429 whatever is posted, so a guess made then learns nothing.
+    inside them could guess passwords as fast as the server answers. Each
+    login POST is counted before it runs and refunded unless its password
+    was checked and refused (shares/login_throttle.py): past the limit the
+    form answers 429 whatever is posted, so a guess made then learns
+    nothing, and costs nothing, so the lockout ends when Retry-After said.
     """
 
     async def process(self, request):
         if request.method != "POST" or request.path_info != site_paths.current().admin_login:
             return await self.get_response(request)
-        attempt = await cache_call(_charge_login, request.client.ip)
+        attempt = await off_loop(_charge_login)(request.client.ip)
         if not attempt.verdict.allowed:
+            await off_loop(login_throttle.refund)(attempt)
             return responses.error(request, 429, headers={"Retry-After": str(attempt.verdict.retry_after)})
         response = await self.get_response(request)
-        if response.status_code == 302:  # logged in
-            await cache_call(defences.refund, [attempt])
+        if not getattr(request, "pasla_password_refused", False):
+            await off_loop(login_throttle.refund)(attempt)
+        return response
+
+
+class AdminCookiesMiddleware(AsyncMiddleware):
+    """Over HTTPS the admin's session and CSRF cookies are Secure (outermost in ADMIN_MIDDLEWARE).
+
+    Whether a server speaks TLS is known per request, not in settings, and
+    over plain HTTP a browser would drop a Secure cookie.
+    """
+
+    async def process(self, request):
+        response = await self.get_response(request)
+        if request.is_secure():
+            for name in (settings.SESSION_COOKIE_NAME, settings.CSRF_COOKIE_NAME):
+                if name in response.cookies:
+                    response.cookies[name]["secure"] = True
         return response
 
 
