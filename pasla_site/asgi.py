@@ -45,6 +45,11 @@ class PaslaASGIHandler(ASGIHandler):
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             raise ValueError(f"Django can only handle ASGI/HTTP connections, not {scope['type']}.")
+        # PASLA_URL_PREFIX is routed by the URLconf itself, so no root path is
+        # ever right, least of all daphne's from a client's Daphne-Root-Path
+        # header: the gates and the URL resolver must read the same path.
+        if scope.get("root_path"):
+            scope = {**scope, "root_path": ""}
         await self.handle(scope, receive, send)
 
     async def handle(self, scope, receive, send):

@@ -73,6 +73,7 @@ MIDDLEWARE = [
     "shares.middleware.AdminOnlyMiddleware",
 ]
 ADMIN_MIDDLEWARE = [
+    "shares.middleware.AdminCookiesMiddleware",
     "shares.middleware.AdminLoginThrottleMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -155,6 +156,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 SESSION_COOKIE_PATH = PASLA_URL_PREFIX + "/" + PASLA_ADMIN_PATH
 CSRF_COOKIE_PATH = PASLA_URL_PREFIX + "/" + PASLA_ADMIN_PATH
 SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_AGE = 12 * 3600  # an operator's working day, not Django's two weeks
 SESSION_COOKIE_SAMESITE = "Strict"
 CSRF_COOKIE_SAMESITE = "Strict"
 X_FRAME_OPTIONS = "DENY"

@@ -12,14 +12,18 @@ import time
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.conf import settings
+from django.contrib.auth.signals import user_login_failed
+from django.dispatch import receiver
 
 from shares import (
     admin_gate,
     defences,
     identity,
+    login_throttle,
     metrics,
     offload,
     probes,
+    request_ids,
     responses,
     runtime,
     services,
@@ -99,11 +103,16 @@ class SecurityHeadersMiddleware(AsyncMiddleware):
         return response
 
 
+def method_allowed(request) -> bool:
+    """Whether this path answers this method: the method gate and the rate gate's token exemption ask here."""
+    return request.method in SAFE_METHODS or is_admin_path(request.path_info)
+
+
 class MethodGateMiddleware(AsyncMiddleware):
     """Shares are read-only: anything but GET/HEAD outside the admin is 405."""
 
     async def process(self, request):
-        if request.method not in SAFE_METHODS and not is_admin_path(request.path_info):
+        if not method_allowed(request):
             return responses.error(request, 405, headers={"Allow": "GET, HEAD"})
         return await self.get_response(request)
 
@@ -163,32 +172,60 @@ class AdminGateMiddleware(AsyncMiddleware):
         return await self.get_response(request)
 
 
-def _charge_login(ip: str):
+def _charge_login(ip: str) -> login_throttle.Attempt:
     limits = settings.PASLA_LIMITS
-    return defences.charge(
-        "admin-login", ip, limit=limits.admin_login_attempts, window=limits.admin_login_window
+    return login_throttle.charge(
+        ip,
+        limit=limits.admin_login_attempts,
+        window=limits.admin_login_window,
+        max_rows=limits.max_tracked_ips,
     )
 
 
+@receiver(user_login_failed)
+def _password_refused(sender, credentials, request=None, **kwargs):
+    # Django's authenticate() says so only when it checked the credentials.
+    if request is not None:
+        request.pasla_password_refused = True
+
+
 class AdminLoginThrottleMiddleware(AsyncMiddleware):
-    """Failed admin logins per client address, bounded (first in ADMIN_MIDDLEWARE).
+    """Refused admin passwords per client address, bounded (first in ADMIN_MIDDLEWARE).
 
     The admin networks skip the share rate limit, so without this a client
-    inside them could guess passwords as fast as the server answers. Every
-    login attempt is counted before the password is checked and refunded if
-    it logs in: only failures add up, and past the limit the form answers
-    429 whatever is posted, so a guess made then learns nothing.
+    inside them could guess passwords as fast as the server answers. Each
+    login POST is counted before it runs and refunded unless its password
+    was checked and refused (shares/login_throttle.py): past the limit the
+    form answers 429 whatever is posted, so a guess made then learns
+    nothing, and costs nothing, so the lockout ends when Retry-After said.
     """
 
     async def process(self, request):
         if request.method != "POST" or request.path_info != site_paths.current().admin_login:
             return await self.get_response(request)
-        attempt = await cache_call(_charge_login, request.client.ip)
+        attempt = await off_loop(_charge_login)(request.client.ip)
         if not attempt.verdict.allowed:
+            await off_loop(login_throttle.refund)(attempt)
             return responses.error(request, 429, headers={"Retry-After": str(attempt.verdict.retry_after)})
         response = await self.get_response(request)
-        if response.status_code == 302:  # logged in
-            await cache_call(defences.refund, [attempt])
+        if not getattr(request, "pasla_password_refused", False):
+            await off_loop(login_throttle.refund)(attempt)
+        return response
+
+
+class AdminCookiesMiddleware(AsyncMiddleware):
+    """Over HTTPS the admin's session and CSRF cookies are Secure (outermost in ADMIN_MIDDLEWARE).
+
+    Whether a server speaks TLS is known per request, not in settings, and
+    over plain HTTP a browser would drop a Secure cookie.
+    """
+
+    async def process(self, request):
+        response = await self.get_response(request)
+        if request.is_secure():
+            for name in (settings.SESSION_COOKIE_NAME, settings.CSRF_COOKIE_NAME):
+                if name in response.cookies:
+                    response.cookies[name]["secure"] = True
         return response
 
 
@@ -269,7 +306,7 @@ class BanMiddleware(AsyncMiddleware):
             # The rate gate already checked this token and found it wrong.
             await off_loop(_strike)(scope, addresses)
         elif response.status_code == 404 and request.method in SAFE_METHODS:
-            token = token_in(request.path)
+            token = token_in(request.path_info)
             if token:
                 await off_loop(_strike_unless_ours)(token, runtime.scope, scope, addresses)
         return response
@@ -311,7 +348,8 @@ class RateLimitMiddleware(AsyncMiddleware):
     A request carrying the right token is exempt: a resumable or
     multi-segment download must never be throttled. It is counted first and
     refunded once the view has recognised the token, so the common case
-    costs no extra database work.
+    costs no extra database work. A method the path does not answer is no
+    download, token or not: it is counted, and gets 429 once over the limit.
     """
 
     async def process(self, request):
@@ -320,7 +358,7 @@ class RateLimitMiddleware(AsyncMiddleware):
         charges = await cache_call(_charge_client, request.client)
         denied = [c.verdict for c in charges if not c.verdict.allowed]
         if denied:
-            token = token_in(request.path)
+            token = token_in(request.path_info) if method_allowed(request) else None
             if token and await off_loop(services.share_for_token)(token, runtime.scope) is not None:
                 await cache_call(defences.refund, charges)
                 return await self.get_response(request)
@@ -351,18 +389,14 @@ def describe_target(request) -> str:
         return f"share:{share_id}"
     if is_admin_path(request.path_info):
         return "admin"
-    return f"path#{fingerprint(request.path)}"
-
-
-# A request id from the client is kept only if it is short and plain;
-# anything else (or none) gets one of ours.
-_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+    return f"path#{fingerprint(request.path_info)}"
 
 
 def request_id_for(request) -> str:
+    """The client's X-Request-ID if request_ids finds it safe to echo and log, else one of ours."""
     offered = request.headers.get("X-Request-ID", "")
-    token = token_in(request.path)
-    if _REQUEST_ID.match(offered) and not (token and token in offered):
+    token = token_in(request.path_info)
+    if request_ids.acceptable(offered) and not (token and token in offered):
         return offered
     return secrets.token_hex(8)
 

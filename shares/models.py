@@ -237,3 +237,22 @@ class WorkerLease(models.Model):
 
     def __str__(self) -> str:
         return self.worker
+
+
+class AdminLoginCount(models.Model):
+    """Refused admin passwords from one address in one fixed window (shares/login_throttle.py).
+
+    In the database, not the cache: every process serving the admin (each
+    one-share server, each `serve` worker) reads the same count.
+    """
+
+    ip = models.GenericIPAddressField()
+    window = models.BigIntegerField(help_text="Window index: start time // window length.")
+    count = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["ip", "window"], name="one_login_count_per_window")]
+        indexes = [models.Index(fields=["window"], name="login_count_window")]
+
+    def __str__(self) -> str:
+        return f"{self.ip} ({self.count})"

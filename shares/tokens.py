@@ -11,12 +11,19 @@ import re
 import secrets
 
 TOKEN_BYTES = 16  # 128 bits, as the reference tool
-# What a minted token looks like (urlsafe base64 of 16 bytes, no padding).
-TOKEN_SHAPE = re.compile(r"^[A-Za-z0-9_-]{22}$")
+TOKEN_LENGTH = 22  # urlsafe base64 of 16 bytes, no padding
+# What a minted token looks like.
+TOKEN_SHAPE = re.compile(rf"^[A-Za-z0-9_-]{{{TOKEN_LENGTH}}}$")
+# Hex digits and hyphens: the alphabet of UUIDs and proxies' request ids.
+HEX_LIKE = re.compile(r"[0-9A-Fa-f-]+")
 
 
 def mint() -> str:
-    return secrets.token_urlsafe(TOKEN_BYTES)
+    # A token never spelled in HEX_LIKE's alphabet (about one draw in 10^10)
+    # can never hide in a hex request id, which is therefore safe to echo.
+    while HEX_LIKE.fullmatch(token := secrets.token_urlsafe(TOKEN_BYTES)):
+        pass
+    return token
 
 
 def digest(token: str) -> str:

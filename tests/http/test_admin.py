@@ -9,7 +9,7 @@ from datetime import datetime
 import pytest
 
 from tests.admin_client import PASSWORD, AdminClient, login_attempt, make_admin_user
-from tests.conftest import run_pasla
+from tests.conftest import run_pasla, wait_until
 
 OUTSIDER = "127.0.0.2"  # loopback too, but not the operator's address
 # Headers that legitimately differ between two requests of one client.
@@ -253,3 +253,77 @@ def test_admin_login_attempts_setting_is_bounded(data_dir, sample):
         .splitlines()[-1]
         .endswith("PASLA_ADMIN_LOGIN_ATTEMPTS must be a whole number above 0, got '0'")
     )
+
+
+def test_refused_attempts_do_not_extend_the_lockout(pasla, sample, data_dir):
+    env = {
+        "PASLA_ADMIN_ALLOW": "127.0.0.2/32",
+        "PASLA_ADMIN_LOGIN_ATTEMPTS": "2",
+        "PASLA_ADMIN_LOGIN_WINDOW": "8",
+    }
+    served = pasla(sample, 5, env=env)
+    make_admin_user(data_dir)
+    # Windows are aligned to the epoch: start at the beginning of one, so
+    # that all three attempts below fall in it even on a slow machine.
+    wait_until(lambda: time.time() % 8 < 0.5, timeout=10, interval=0.02)
+    for guess in ("password", "123456"):
+        assert login_attempt(served, OUTSIDER, guess)[0] == 200
+    status, resp, _ = login_attempt(served, OUTSIDER, "letmein")
+    locked_at = time.monotonic()  # after the server's answer, so never early
+    assert status == 429
+    retry_after = int(resp.getheader("Retry-After"))
+    assert retry_after >= 3  # at least half the window: room for the attempts below
+    # The guesser keeps trying while locked out: each refusal says no later time.
+    waits = [retry_after]
+    for _ in range(5):
+        time.sleep(0.3)
+        status, resp, _ = login_attempt(served, OUTSIDER, "qwerty")
+        assert status == 429
+        waits.append(int(resp.getheader("Retry-After")))
+    assert waits == sorted(waits, reverse=True), waits
+    # The first Retry-After was the truth: then the right password works.
+    time.sleep(max(0.0, locked_at + retry_after - time.monotonic()))
+    assert login_attempt(served, OUTSIDER, PASSWORD)[0] == 302
+
+
+def test_a_failed_csrf_check_is_no_login_attempt(pasla, sample, data_dir):
+    served = pasla(sample, 5, env={"PASLA_ADMIN_LOGIN_ATTEMPTS": "2"})
+    make_admin_user(data_dir)
+    form = "csrfmiddlewaretoken=forged&username=boss&password=guess&next=/admin/"
+    headers = {"Content-Type": "application/x-www-form-urlencoded", "Cookie": "csrftoken=" + "x" * 32}
+    statuses = [
+        served.request("POST", "/admin/login/", headers=headers, body=form)[0].status for _ in range(4)
+    ]
+    assert statuses == [403] * 4
+    # Nothing was used up: both attempts remain, and the password still works.
+    assert login_attempt(served, "127.0.0.1", "wrong")[0] == 200
+    assert login_attempt(served, "127.0.0.1", PASSWORD)[0] == 302
+
+
+def test_the_login_count_holds_across_servers(pasla, sample, data_dir):
+    env = {"PASLA_ADMIN_ALLOW": "127.0.0.2/32", "PASLA_ADMIN_LOGIN_ATTEMPTS": "3"}
+    first = pasla(sample, 5, env=env)
+    second = pasla(sample, 5, env=env)
+    make_admin_user(data_dir)
+    for guess in ("password", "123456", "letmein"):
+        assert login_attempt(first, OUTSIDER, guess)[0] == 200
+    # Another one-share server on the same data directory: no fresh budget.
+    status, resp, _ = login_attempt(second, OUTSIDER, "qwerty")
+    assert status == 429 and int(resp.getheader("Retry-After")) >= 1
+
+
+@pytest.mark.parametrize("scheme", ["https", "http"])
+def test_admin_cookies_are_secure_over_https_and_last_12_hours(pasla, sample, data_dir, scheme):
+    served = pasla(sample, 5, *(["--https"] if scheme == "https" else []))
+    make_admin_user(data_dir)
+    client = AdminClient(served)
+    client.login()
+    cookies = {cookie.name: cookie for cookie in client.jar}
+    assert set(cookies) == {"csrftoken", "sessionid"}
+    assert {name: c.secure for name, c in cookies.items()} == {
+        "csrftoken": scheme == "https",
+        "sessionid": scheme == "https",
+    }
+    assert abs(cookies["sessionid"].expires - (time.time() + 12 * 3600)) < 60
+    # The session works on the next page (the jar sent it back).
+    assert client.open("shares/share/")[0] == 200

@@ -3,6 +3,8 @@
 import json
 import secrets
 
+import pytest
+
 
 def test_429_after_the_limit_with_its_headers(pasla, sample):
     served = pasla(sample, 1, env={"PASLA_RATE_LIMIT_MAX_REQUESTS": "5", "PASLA_RATE_LIMIT_WINDOW": "60"})
@@ -32,6 +34,19 @@ def test_other_methods_meet_the_rate_gate_before_their_405(pasla, sample):
     assert served.request("POST", "/favicon.ico", body=b"x")[0].status == 405
     assert served.request("DELETE", "/anything")[0].status == 405
     assert served.request("PUT", "/anything", body=b"x")[0].status == 429
+
+
+@pytest.mark.parametrize("method", ["POST", "PUT", "DELETE", "PATCH"])
+def test_other_methods_at_the_share_url_are_not_token_exempt(pasla, sample, method):
+    served = pasla(sample, 1, env={"PASLA_RATE_LIMIT_MAX_REQUESTS": "5"})
+    statuses = [served.request(method, body=b"x")[0].status for _ in range(8)]
+    assert statuses == [405] * 5 + [429] * 3
+    # The same client's download is still exempt, and the wrong token gets
+    # the same 429 as the right one: no answer tells them apart.
+    assert served.request("GET", headers={"Range": "bytes=0-9"})[0].status == 206
+    wrong = f"/{secrets.token_urlsafe(16)}/sample.bin"
+    assert served.request(method, wrong, body=b"x")[0].status == 429
+    assert served.share_row()["state"] == "live"
 
 
 def test_the_right_token_is_never_throttled(pasla, sample):

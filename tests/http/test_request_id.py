@@ -45,3 +45,23 @@ def test_the_token_is_never_taken_as_a_request_id(pasla, sample):
     # Error answers carry the id too, and the log never the token (fixture checks).
     resp, _ = served.request("GET", f"/{served.token}/wrong-name", headers={"X-Request-ID": served.token})
     assert resp.status == 404 and served.token not in resp.headers["X-Request-ID"]
+
+
+def test_no_token_is_taken_as_a_request_id_on_any_path(pasla, sample):
+    served = pasla(sample, 5, env={"PASLA_LOG_FORMAT": "json"})
+    token = served.token
+    asked = [
+        ("/favicon.ico", {}),
+        (f"/X/{token}/sample.bin", {"Daphne-Root-Path": "/X"}),
+        (served.path, {"Daphne-Root-Path": f"/{token}"}),
+    ]
+    for path, extra in asked:
+        for offered in (token, f"id-{token}", f"{token}.1"):
+            resp, _ = served.request("GET", path, headers={"X-Request-ID": offered, **extra})
+            assert re.fullmatch(r"[0-9a-f]{16}", resp.headers["X-Request-ID"]), (path, offered)
+    # Proxies' ids are kept: nginx's $request_id and UUIDs.
+    for offered in ("0f" * 16, "123e4567-e89b-12d3-a456-426614174000"):
+        resp, _ = served.request("GET", "/favicon.ico", headers={"X-Request-ID": offered})
+        assert resp.headers["X-Request-ID"] == offered
+    served.wait_until(lambda: len(access_ids(served)) == 11)
+    assert token not in served.stderr()
