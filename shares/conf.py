@@ -39,6 +39,8 @@ class Limits:
     # them the login form answers 429 without looking at the password.
     admin_login_attempts: int = 10
     admin_login_window: float = 900.0
+    # Connection caps count an IPv6 client by the network of this many bits.
+    ipv6_prefix: int = 64
 
 
 # (minimum, maximum) for each field; values outside are a configuration error.
@@ -62,6 +64,7 @@ BOUNDS = {
     "zero_copy": (0, 1),
     "admin_login_attempts": (1, 10_000),
     "admin_login_window": (1, 86_400),
+    "ipv6_prefix": (1, 128),
 }
 
 
