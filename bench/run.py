@@ -409,7 +409,7 @@ def m_attacks(work: Path, extra_env: dict) -> dict:
 
     def post_flood(stop: threading.Event):
         while not stop.is_set():
-            with BigPost(port, path, 1_500_000_000, seconds=2) as post:
+            with BigPost(port, path, 1_500_000_000, seconds=2, source="127.0.0.40") as post:
                 pass
             posts.append(post)
 
@@ -438,10 +438,10 @@ def m_attacks(work: Path, extra_env: dict) -> dict:
             thread.join()
         record_attack(result, "1.5 GB POSTs", summary(results), sampler.peak - before)
         answered = [p.answer_after for p in posts if p.status == 413]
-        result["1.5 GB POSTs: sent"] = len(posts)
+        result["1.5 GB POSTs: attempts"] = len(posts)
         result["1.5 GB POSTs: answered 413"] = len(answered)
         result["1.5 GB POSTs: slowest 413 ms"] = max(answered) * 1000 if answered else float("nan")
-        result["1.5 GB POSTs: max MiB taken"] = max(p.sent for p in posts) / MIB
+        result["1.5 GB POSTs: max MiB taken"] = max((p.sent for p in posts), default=0) / MIB
     finally:
         server.stop()
     return result

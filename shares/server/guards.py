@@ -122,9 +122,12 @@ class GuardedConnection(ProtocolWrapper):
         self.factory.start_waiting(self)
 
     def closing(self) -> None:
-        """Our side answered and is closing: reset after the grace if the peer lingers."""
+        """Our side answered and is closing: reset after the grace if the peer lingers.
+
+        It owes nobody anything more, so a full table may take its place.
+        """
         self.phase = Phase.CLOSING
-        self.factory.stop_waiting(self)
+        self.factory.start_waiting(self)
         self.factory.set_deadline(self, CLOSE_GRACE)
 
     def head_pending(self) -> bool:

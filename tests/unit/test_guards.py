@@ -210,3 +210,14 @@ def test_a_flood_from_a_few_addresses_evicts_itself_not_a_lone_newcomer():
         connect(guard, f"198.51.100.{n % 2}")
     assert not lone_transport.aborted
     assert all(t.aborted for t in flood)
+
+
+def test_a_connection_we_already_answered_and_are_closing_can_be_evicted():
+    guard, _ = make_guard(max_global=2, max_per_ip=2)
+    refused, refused_transport = connect(guard, "203.0.113.1")
+    refused.head_received()
+    refused.closing()  # answered 413, lingering until the grace ends
+    busy, busy_transport = connect(guard, "203.0.113.2")
+    busy.request_started()
+    assert type(connect(guard, "203.0.113.3")[0]) is not Refused
+    assert refused_transport.aborted and not busy_transport.aborted
