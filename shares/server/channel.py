@@ -52,7 +52,9 @@ class PaslaChannel(http.HTTPChannel):
             self.refuse(431, "Request header fields too large")
             return
         super().lineReceived(line)
-        if first and not self._on_first_line() and not request_limits.method_ok(self._command):
+        # No command when Twisted could not parse the line (it answered 400 itself).
+        command = getattr(self, "_command", None)
+        if first and command is not None and not request_limits.method_ok(command):
             self.refuse(400, "Bad request")
 
     def allHeadersReceived(self):
