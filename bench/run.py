@@ -18,6 +18,12 @@ and every figure is the median of --runs rounds (5 by default). CPU and RSS
 are read from /proc for the server process only (utime+stime, VmRSS);
 clients are curl processes or one asyncio process of raw sockets.
 
+`--only attacks` runs the hostile scenario instead (bench/attackers.py):
+a pasla share with the default connection caps, and a legitimate client
+making 60 HEAD requests during 100 idle sockets from 5 addresses, 500
+slowloris sockets, and back-to-back 1.5 GB POSTs; it prints the client's
+success rate and p90 latency and the server's RSS growth for each.
+
 --floor adds bench/bare_sendfile.py as a third server, timed on the
 single-client run only: the file sent by os.sendfile with nothing else, so
 its CPU per GiB is the kernel's own cost of moving the bytes on this
@@ -389,6 +395,65 @@ def m_ttfb(server: Server, name: str, count: int) -> dict:
     }
 
 
+def m_attacks(work: Path, extra_env: dict) -> dict:
+    """A legitimate client's success rate and p90 latency, and the server's
+    RSS growth, during each attack, with the default connection caps."""
+    from bench.attackers import BigPost, SocketFlood, legitimate_requests, summary
+
+    tiny = make_file(work / "attack.bin", 1024)
+    caps = {"PASLA_MAX_GLOBAL_CONNECTIONS": "100", "PASLA_MAX_CONNECTIONS_PER_IP": "20"}
+    server = start_pasla([tiny], work, extra_env | caps)
+    pid = server.pid(tiny.name)
+    port, path = split_url(server.urls[tiny.name])
+    posts = []
+
+    def post_flood(stop: threading.Event):
+        while not stop.is_set():
+            with BigPost(port, path, 1_500_000_000, seconds=2, source="127.0.0.40") as post:
+                pass
+            posts.append(post)
+
+    attacks = {
+        "100 idle from 5 addresses": lambda: SocketFlood(port, [f"127.0.0.{n}" for n in range(2, 7)], 100),
+        "500 slowloris": lambda: SocketFlood(port, [f"127.0.0.{n}" for n in range(10, 35)], 500, trickle=1.0),
+    }
+    result = {}
+    try:
+        for name, make in attacks.items():
+            before = rss_bytes(pid)
+            with make() as flood, RssSampler(pid) as sampler:
+                while flood.connects < flood.count:
+                    time.sleep(0.1)
+                time.sleep(1)
+                results = legitimate_requests(port, path, 60)
+            record_attack(result, name, summary(results), sampler.peak - before)
+        before = rss_bytes(pid)
+        stop = threading.Event()
+        thread = threading.Thread(target=post_flood, args=(stop,), daemon=True)
+        with RssSampler(pid) as sampler:
+            thread.start()
+            time.sleep(0.5)
+            results = legitimate_requests(port, path, 60)
+            stop.set()
+            thread.join()
+        record_attack(result, "1.5 GB POSTs", summary(results), sampler.peak - before)
+        answered = [p.answer_after for p in posts if p.status == 413]
+        result["1.5 GB POSTs: attempts"] = len(posts)
+        result["1.5 GB POSTs: answered 413"] = len(answered)
+        result["1.5 GB POSTs: slowest 413 ms"] = max(answered) * 1000 if answered else float("nan")
+        result["1.5 GB POSTs: max MiB taken"] = max((p.sent for p in posts), default=0) / MIB
+    finally:
+        server.stop()
+    return result
+
+
+def record_attack(result: dict, name: str, figures: tuple[float, float], rss_growth: int) -> None:
+    success, p90 = figures
+    result[f"{name}: success %"] = success * 100
+    result[f"{name}: p90 ms"] = p90 * 1000
+    result[f"{name}: RSS growth MiB"] = rss_growth / MIB
+
+
 # --- the run ----------------------------------------------------------------------------
 
 
@@ -437,7 +502,7 @@ def main(argv=None) -> int:
     parser.add_argument("--against", help="command line of another server (see placeholders above)")
     parser.add_argument("--runs", type=int, default=5, help="rounds per measurement (median)")
     parser.add_argument("--quick", action="store_true", help="smaller files and fewer clients")
-    parser.add_argument("--only", default="", help="comma list: single,slow,parallel,many,ttfb,dir")
+    parser.add_argument("--only", default="", help="comma list: single,slow,parallel,many,ttfb,dir,attacks")
     parser.add_argument("--env", action="append", default=[], help="extra KEY=VALUE for pasla")
     parser.add_argument(
         "--floor",
@@ -464,60 +529,66 @@ def main(argv=None) -> int:
 
     with tempfile.TemporaryDirectory(prefix="pasla-bench-") as tmp:
         work = Path(tmp)
-        files_dir = work / "files"
-        files_dir.mkdir()
-        big = make_file(files_dir / "big.bin", big_size)
-        m64 = make_file(files_dir / "m64.bin", 64 * MIB)
-        many = make_file(files_dir / "many.bin", many_size)
-        tiny = make_file(files_dir / "tiny.bin", 1024)
-        files = [big, m64, many, tiny]
-        extra = dict(item.split("=", 1) for item in args.env)
+        per_round = [n for n in ("single", "ttfb", "parallel", "slow", "many") if wanted(n)]
         labels = ["pasla", "other"] if args.against else ["pasla"]
         if args.floor:
             labels.append("floor")
         rows: dict[str, dict[str, list]] = {label: {} for label in labels}
+        extra = dict(item.split("=", 1) for item in args.env)
+        if per_round:
+            files_dir = work / "files"
+            files_dir.mkdir()
+            big = make_file(files_dir / "big.bin", big_size)
+            m64 = make_file(files_dir / "m64.bin", 64 * MIB)
+            many = make_file(files_dir / "many.bin", many_size)
+            tiny = make_file(files_dir / "tiny.bin", 1024)
+            files = [big, m64, many, tiny]
 
-        def record(label, result):
-            for key, value in result.items():
-                rows[label].setdefault(key, []).append(value)
+            def record(label, result):
+                for key, value in result.items():
+                    rows[label].setdefault(key, []).append(value)
 
-        servers = []
-        try:
-            servers.append(start_pasla(files, work, extra))
-            if args.against:
-                servers.append(start_other(args.against, files, files_dir, work))
-            if args.floor:
-                bare = shlex.join([sys.executable, str(ROOT / "bench" / "bare_sendfile.py")])
-                servers.append(start_other(bare + " {dir} {port}", files, files_dir, work, "floor"))
-            # Warm the page cache and each server's first-request imports.
-            for server in servers:
-                for path in files:
-                    curl_get(server.urls[path.name])
-            for round_no in range(args.runs):
-                order = servers if round_no % 2 == 0 else servers[::-1]
-                for server in order:
-                    if wanted("single"):
-                        record(server.label, m_single(server, big.name))
-                    if server.label == "floor":
-                        continue  # a baseline for the kernel's cost, not a server
-                    if wanted("ttfb"):
-                        record(server.label, m_ttfb(server, tiny.name, ttfb_count))
-                    if wanted("parallel"):
-                        record(server.label, m_parallel(server, m64.name, par_clients))
-                    if wanted("slow") and round_no < 2:
-                        record(server.label, m_slow_one(server, big.name, slow_seconds))
-                    if wanted("many") and round_no < (1 if args.quick else 2):
-                        record(server.label, m_many_slow(server, many.name, many_size, many_clients, 100e3))
-                print(f"round {round_no + 1}/{args.runs} done", file=sys.stderr)
-        finally:
-            for server in servers:
-                server.stop()
+            servers = []
+            try:
+                servers.append(start_pasla(files, work, extra))
+                if args.against:
+                    servers.append(start_other(args.against, files, files_dir, work))
+                if args.floor:
+                    bare = shlex.join([sys.executable, str(ROOT / "bench" / "bare_sendfile.py")])
+                    servers.append(start_other(bare + " {dir} {port}", files, files_dir, work, "floor"))
+                # Warm the page cache and each server's first-request imports.
+                for server in servers:
+                    for path in files:
+                        curl_get(server.urls[path.name])
+                for round_no in range(args.runs):
+                    order = servers if round_no % 2 == 0 else servers[::-1]
+                    for server in order:
+                        if wanted("single"):
+                            record(server.label, m_single(server, big.name))
+                        if server.label == "floor":
+                            continue  # a baseline for the kernel's cost, not a server
+                        if wanted("ttfb"):
+                            record(server.label, m_ttfb(server, tiny.name, ttfb_count))
+                        if wanted("parallel"):
+                            record(server.label, m_parallel(server, m64.name, par_clients))
+                        if wanted("slow") and round_no < 2:
+                            record(server.label, m_slow_one(server, big.name, slow_seconds))
+                        if wanted("many") and round_no < (1 if args.quick else 2):
+                            many_result = m_many_slow(server, many.name, many_size, many_clients, 100e3)
+                            record(server.label, many_result)
+                    print(f"round {round_no + 1}/{args.runs} done", file=sys.stderr)
+            finally:
+                for server in servers:
+                    server.stop()
         if wanted("dir") and not args.quick:
             from bench.first_byte_dir import first_byte_dir
 
             for fmt in ("zip", "tar"):
                 result = first_byte_dir(2 * GIB, 8, fmt)
                 rows["pasla"][f"2 GiB dir first byte ms ({fmt})"] = [result["first_byte_seconds"] * 1000]
+        if wanted("attacks"):
+            for key, value in m_attacks(work, extra).items():
+                rows["pasla"][key] = [value]
     print(f"# {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {os.cpu_count()} cores, medians of runs")
     print(median_table(rows, labels))
     return 0

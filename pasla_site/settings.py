@@ -13,6 +13,7 @@ from shares.admin_gate import GateConfigError, parse_admin_allow, parse_admin_pa
 from shares.conf import ConfigError, limits_from_env, parse_log_level
 from shares.datadir import data_dir, private_file, secret_key
 from shares.deployment import normalize_prefix
+from shares.server.request_limits import ADMIN_BODY_MAX
 from shares.stun import DEFAULT_SERVER as DEFAULT_STUN_SERVER
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -151,6 +152,10 @@ USE_TZ = True
 
 STATIC_URL = PASLA_URL_PREFIX + "/" + PASLA_ADMIN_PATH + "static/"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# The transport refuses bigger bodies before reading them; this is the
+# backstop should a body ever reach Django some other way.
+DATA_UPLOAD_MAX_MEMORY_SIZE = ADMIN_BODY_MAX
+FILE_UPLOAD_MAX_MEMORY_SIZE = ADMIN_BODY_MAX
 
 # The admin's cookies are never sent with a download.
 SESSION_COOKIE_PATH = PASLA_URL_PREFIX + "/" + PASLA_ADMIN_PATH

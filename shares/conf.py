@@ -44,6 +44,8 @@ class Limits:
     # them the login form answers 429 without looking at the password.
     admin_login_attempts: int = 10
     admin_login_window: float = 900.0
+    # Connection caps count an IPv6 client by the network of this many bits.
+    ipv6_prefix: int = 64
 
 
 YEAR = 365 * 24 * 3600  # no share outlives a year, so no timeout needs to
@@ -58,6 +60,7 @@ class Rule:
     zero_ok: bool = False
     floor: float = 0  # smaller accepted values act as this
     ceiling: float = MANY  # larger accepted values act as this
+    meaningful_max: float | None = None  # beyond it a value means nothing
 
 
 SECONDS = Rule("seconds", ceiling=YEAR)
@@ -85,6 +88,8 @@ RULES = {
     "zero_copy": Rule("switch", zero_ok=True, ceiling=1),
     "admin_login_attempts": COUNT,
     "admin_login_window": SECONDS,
+    # Bits of an IPv6 address that name one client (a host owns its /64).
+    "ipv6_prefix": Rule("count", meaningful_max=128),
 }
 
 _SHOWN = 40  # characters of a refused value quoted back
@@ -93,6 +98,8 @@ _SHOWN = 40  # characters of a refused value quoted back
 def _expected(rule: Rule) -> str:
     if rule.unit == "switch":
         return "0 or 1"
+    if rule.meaningful_max is not None:
+        return f"a whole number up to {rule.meaningful_max}, above 0"
     what = (
         "a number of seconds (digits, optionally with one '.')"
         if rule.unit == "seconds"
@@ -106,6 +113,8 @@ def parse_value(name: str, raw: str, rule: Rule, kind: type) -> int | float:
     value = numbers.decimal(raw) if kind is float else numbers.whole(raw)
     meaningless = value is None or (value == 0 and not rule.zero_ok)
     if rule.unit == "switch" and value not in (0, 1):
+        meaningless = True
+    if rule.meaningful_max is not None and value is not None and value > rule.meaningful_max:
         meaningless = True
     if meaningless:
         shown = raw if len(raw) <= _SHOWN else raw[:_SHOWN] + "..."

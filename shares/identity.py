@@ -37,6 +37,16 @@ def normalize_ip(text: str | None) -> str | None:
     return str(ip)
 
 
+@functools.lru_cache(maxsize=1024)
+def connection_key(text: str | None, ipv6_prefix: int = 64) -> str | None:
+    """What connection caps count by: an IPv4 address, or the IPv6 network
+    of `ipv6_prefix` bits around one (a single host usually owns a /64)."""
+    ip = normalize_ip(text)
+    if ip is None or ":" not in ip or ipv6_prefix >= 128:
+        return ip
+    return str(ipaddress.ip_network(f"{ip}/{ipv6_prefix}", strict=False))
+
+
 def parse_forwarded_entry(entry: str) -> str | None:
     """One address as a proxy wrote it (bare, v4:port, [v6] or [v6]:port)."""
     entry = entry.strip()

@@ -13,6 +13,7 @@ at import): import it before anything touches twisted.internet.reactor.
 """
 
 import asyncio
+import functools
 import logging
 
 import daphne.server  # noqa: F401  (installs the asyncio reactor first)
@@ -23,8 +24,9 @@ from twisted.logger import globalLogBeginner
 from twisted.web import http
 from zope.interface import implementer
 
-from shares import client_gone
-from shares.server import guards, zero_copy
+from shares import client_gone, site_paths
+from shares.server import guards, request_limits, zero_copy
+from shares.server.channel import PaslaChannel
 
 log = logging.getLogger("pasla.server")
 
@@ -74,6 +76,10 @@ class PaslaRequest(WebRequest):
         transport = guards.innermost_transport(getattr(self.channel, "transport", None))
         if transport is not None and hasattr(transport, "SEND_LIMIT"):
             transport.SEND_LIMIT = SEND_LIMIT
+
+    def setResponseCode(self, code, message=None):
+        # Twisted has no phrase for 429 and others ("429 Unknown Status").
+        super().setResponseCode(code, message or request_limits.reason(code))
 
     def _guard(self):
         return guards.guard_of(getattr(self.channel, "transport", None)) if self.channel else None
@@ -174,10 +180,19 @@ class PaslaHTTPFactory(HTTPFactory):
         # HTTP/2 connection would be cut at its header deadline.
         return [b"http/1.1"]
 
+    def protocol(self):
+        # Twisted's own factory function, with pasla's limits on the channel.
+        return http._GenericHTTPChannelProtocol(PaslaChannel())
+
     def buildProtocol(self, addr):
         protocol = super().buildProtocol(addr)
         protocol.requestFactory = PaslaRequest
+        protocol._channel.admin_prefix = self.admin_prefix
         return protocol
+
+    @functools.cached_property
+    def admin_prefix(self) -> bytes:
+        return ("/" + site_paths.current().admin).encode()
 
     def log(self, request):
         # Twisted's own access line: formatted for every request, then
@@ -226,7 +241,9 @@ class PaslaServer(Server):
         from shares import runtime
 
         limits = self.limits or settings.PASLA_LIMITS
-        wrap = guards.guard_wrapper(limits, behind_proxy=runtime.trust_proxy, shared=self.shared_counts)
+        wrap = guards.guard_wrapper(
+            limits, behind_proxy=runtime.trust_proxy, shared=self.shared_counts, encrypted=bool(self.wrappers)
+        )
         self.guard = wrap(factory)
         return self.guard
 
