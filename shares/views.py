@@ -7,9 +7,8 @@ import mimetypes
 
 from django.conf import settings
 from django.http import HttpResponse, StreamingHttpResponse
-from django.utils.http import content_disposition_header
 
-from shares import landing, offload, payloads, ranges, responses, runtime, services
+from shares import disposition, landing, offload, payloads, ranges, responses, runtime, services
 from shares.negotiation import prefers_html
 from shares.sendfile_plan import EXTENSION as SENDFILE_EXTENSION
 from shares.streaming import Transfer
@@ -26,7 +25,7 @@ db = offload.hop
 def _naming_headers(name: str) -> tuple[str, str]:
     """Content-Type and Content-Disposition of a share's name (the same few names, every request)."""
     content_type, _ = mimetypes.guess_type(name, strict=False)
-    return content_type or "application/octet-stream", content_disposition_header(True, name)
+    return content_type or "application/octet-stream", disposition.content_disposition(name)
 
 
 def representation_headers(share) -> dict[str, str]:
