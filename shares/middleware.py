@@ -100,11 +100,17 @@ class SecurityHeadersMiddleware(AsyncMiddleware):
 
 
 class MethodGateMiddleware(AsyncMiddleware):
-    """Shares are read-only: anything but GET/HEAD outside the admin is 405."""
+    """Shares are read-only: anything but GET/HEAD outside the admin is 405.
+
+    The one exception is POST to a share's URL: the landing page's button.
+    """
 
     async def process(self, request):
         if request.method not in SAFE_METHODS and not is_admin_path(request.path_info):
-            return responses.error(request, 405, headers={"Allow": "GET, HEAD"})
+            share_shaped = token_in(request.path_info) is not None
+            if not (share_shaped and request.method == "POST"):
+                allow = "GET, HEAD, POST" if share_shaped else "GET, HEAD"
+                return responses.error(request, 405, headers={"Allow": allow})
         return await self.get_response(request)
 
 
