@@ -13,6 +13,7 @@ from shares import (
     landing,
     offload,
     payloads,
+    previews,
     ranges,
     responses,
     runtime,
@@ -112,6 +113,8 @@ def wants_landing_page(request, share) -> bool:
     """
     if request.method != "GET":
         return False
+    if previews.is_link_preview(request.headers.get("User-Agent")):
+        return True  # whatever it says it accepts: a preview must never use a slot
     if not prefers_html(request.headers.get("Accept")):
         return False
     if "Range" in request.headers and "If-Range" in request.headers:
