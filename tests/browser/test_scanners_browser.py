@@ -10,7 +10,6 @@ in the middle is resumed by the browser on the same slot.
 import hashlib
 import os
 import socket
-import struct
 import threading
 from urllib.parse import urlsplit
 
@@ -85,7 +84,7 @@ def test_a_scanner_that_follows_links_and_get_forms_consumes_nothing(browser, pa
 
 
 class CuttingProxy:
-    """A loopback TCP relay that resets the first file download after `cut_after` body bytes.
+    """A loopback TCP relay that hangs up on the first file download after `cut_after` body bytes.
 
     Everything else (the page, the button's POST, the browser's resume)
     passes through untouched, so the browser sees a network failure in the
@@ -97,6 +96,7 @@ class CuttingProxy:
         self.cut_after = cut_after
         self.cut = threading.Event()
         self.requests: list[bytes] = []
+        self.sockets: list[socket.socket] = []
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.port = self.listener.getsockname()[1]
         threading.Thread(target=self._accept, daemon=True).start()
@@ -108,6 +108,7 @@ class CuttingProxy:
             except OSError:
                 return
             upstream = socket.create_connection(("127.0.0.1", self.upstream_port))
+            self.sockets += [client, upstream]
             threading.Thread(target=self._pump, args=(client, upstream, True), daemon=True).start()
             threading.Thread(target=self._pump, args=(upstream, client, False), daemon=True).start()
 
@@ -125,21 +126,27 @@ class CuttingProxy:
                     if counted is not None and counted >= self.cut_after:
                         self.cut.set()
                         dst.sendall(data[: max(0, len(data) - (counted - self.cut_after))])
-                        raise ConnectionResetError
+                        self._reset(src, dst)
+                        return
                 dst.sendall(data)
+            dst.shutdown(socket.SHUT_WR)  # pass an orderly end on
         except OSError:
-            pass
-        finally:
-            for sock in (src, dst):
-                try:
-                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-                    sock.shutdown(socket.SHUT_RDWR)  # wakes the other pump, blocked on this socket
-                except OSError:
-                    pass
-                sock.close()
+            self._reset(src, dst)
+
+    @staticmethod
+    def _reset(*sockets):
+        """Hang up both ends mid-body: the browser sees a response shorter than its Content-Length."""
+        for sock in sockets:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)  # also wakes the other pump, blocked on this socket
+            except OSError:
+                pass
+            sock.close()
 
     def close(self):
         self.listener.close()
+        for sock in self.sockets:
+            sock.close()
 
 
 def test_a_download_cut_in_the_middle_is_resumed_by_the_browser_on_one_slot(browser, pasla, tmp_path):
