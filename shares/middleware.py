@@ -104,16 +104,26 @@ class SecurityHeadersMiddleware(AsyncMiddleware):
 
 
 def method_allowed(request) -> bool:
-    """Whether this path answers this method: the method gate and the rate gate's token exemption ask here."""
-    return request.method in SAFE_METHODS or is_admin_path(request.path_info)
+    """Whether this path answers this method: the method gate and the rate gate's token exemption ask here.
+
+    POST is answered on a share's URL only: the landing page's button.
+    """
+    if request.method in SAFE_METHODS or is_admin_path(request.path_info):
+        return True
+    return request.method == "POST" and token_in(request.path_info) is not None
 
 
 class MethodGateMiddleware(AsyncMiddleware):
-    """Shares are read-only: anything but GET/HEAD outside the admin is 405."""
+    """Shares are read-only: anything but GET/HEAD outside the admin is 405.
+
+    The one exception is POST to a share's URL: the landing page's button.
+    """
 
     async def process(self, request):
         if not method_allowed(request):
-            return responses.error(request, 405, headers={"Allow": "GET, HEAD"})
+            share_shaped = token_in(request.path_info) is not None
+            allow = "GET, HEAD, POST" if share_shaped else "GET, HEAD"
+            return responses.error(request, 405, headers={"Allow": allow})
         return await self.get_response(request)
 
 

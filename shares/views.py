@@ -1,4 +1,4 @@
-"""The recipient's side: GET/HEAD of /<token>/<name>."""
+"""The recipient's side: GET/HEAD of /<token>/<name>, and POST of the landing page's button."""
 
 import asyncio
 import functools
@@ -7,9 +7,19 @@ import mimetypes
 
 from django.conf import settings
 from django.http import HttpResponse, StreamingHttpResponse
-from django.utils.http import content_disposition_header
 
-from shares import landing, offload, payloads, ranges, responses, runtime, services
+from shares import (
+    disposition,
+    landing,
+    offload,
+    payloads,
+    previews,
+    ranges,
+    responses,
+    runtime,
+    services,
+    tickets,
+)
 from shares.negotiation import prefers_html
 from shares.sendfile_plan import EXTENSION as SENDFILE_EXTENSION
 from shares.streaming import Transfer
@@ -26,7 +36,7 @@ db = offload.hop
 def _naming_headers(name: str) -> tuple[str, str]:
     """Content-Type and Content-Disposition of a share's name (the same few names, every request)."""
     content_type, _ = mimetypes.guess_type(name, strict=False)
-    return content_type or "application/octet-stream", content_disposition_header(True, name)
+    return content_type or "application/octet-stream", disposition.content_disposition(name)
 
 
 def representation_headers(share) -> dict[str, str]:
@@ -101,14 +111,33 @@ def wants_landing_page(request, share) -> bool:
     ticket went stale: an HTML page there would be written into the file.
     Preview bots send no such thing, and anyone may fetch without the page.
     """
-    if request.method != "GET" or not prefers_html(request.headers.get("Accept")):
+    if request.method != "GET":
+        return False
+    if previews.is_link_preview(request.headers.get("User-Agent")):
+        return True  # whatever it says it accepts: a preview must never use a slot
+    if not prefers_html(request.headers.get("Accept")):
         return False
     if "Range" in request.headers and "If-Range" in request.headers:
         return False
-    return not landing.has_valid_ticket(request, share)
+    return not landing.has_valid_ticket(request, share, tickets.DOWNLOAD)
+
+
+async def button_pressed(request, token: str, name: str):
+    """POST of the landing page's button: never the file itself, never a slot."""
+    share = await db(services.find_share)(token, name, runtime.scope)
+    if share is None:
+        # Guessing tokens by POST earns strikes like guessing by GET.
+        request.pasla_wrong_token = await db(services.share_for_token)(token, runtime.scope) is None
+        return responses.error(request, 404)
+    request.pasla_share_id = share.id
+    if not share.is_live:
+        return responses.gone(request, share.effective_state)
+    return landing.button_pressed(request, share)
 
 
 async def download(request, token: str, name: str):
+    if request.method == "POST":
+        return await button_pressed(request, token, name)
     pending = offload.submit(
         services.open_download,
         token,

@@ -11,7 +11,9 @@ import hashlib
 import json
 import os
 import stat
+import unicodedata
 from collections import OrderedDict
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from shares import filesystems
@@ -24,6 +26,44 @@ MAX_ENTRIES = 100_000  # the manifest lives in one database row
 
 # manifest row: [name, "d" or "f", size, mtime_ns, device, inode, mode]
 NAME, KIND, SIZE, MTIME, DEVICE, INODE, MODE = range(7)
+
+
+@dataclass
+class LeftOut:
+    """What a directory walk did not put in the archive."""
+
+    special: int = 0  # symbolic links, sockets, devices, FIFOs
+    unsafe_names: list[str] = field(default_factory=list)  # relative paths, as found
+
+    def __bool__(self) -> bool:
+        return bool(self.special or self.unsafe_names)
+
+    def warnings(self) -> list[str]:
+        lines = []
+        if self.special:
+            lines.append(f"{self.special} symbolic link(s) or special file(s) left out of the archive")
+        if self.unsafe_names:
+            lines.append(unsafe_names_warning(self.unsafe_names))
+        return lines
+
+
+def has_control_characters(name: str) -> bool:
+    """C0, DEL and C1: a member name an extractor would print straight to a terminal."""
+    return any(unicodedata.category(ch) == "Cc" for ch in name)
+
+
+def escaped(name: str) -> str:
+    """The name with its control characters written as \\xNN, safe to print."""
+    return "".join(f"\\x{ord(ch):02x}" if unicodedata.category(ch) == "Cc" else ch for ch in name)
+
+
+SHOWN_NAMES = 10  # a warning names this many, then says how many more
+
+
+def unsafe_names_warning(names: list[str]) -> str:
+    shown = ", ".join(f'"{escaped(name)}"' for name in names[:SHOWN_NAMES])
+    more = f" and {len(names) - SHOWN_NAMES} more" if len(names) > SHOWN_NAMES else ""
+    return f"{len(names)} name(s) with control characters left out of the archive: {shown}{more}"
 
 
 def _member_name(raw: str, where: Path) -> str:
@@ -57,8 +97,13 @@ def _pin_member(path: Path) -> os.stat_result:
         os.close(fd)
 
 
-def pin_directory(path: str | os.PathLike) -> tuple[Path, list[list], int]:
-    """Walk a directory without following links; returns (root, manifest, skipped)."""
+def pin_directory(path: str | os.PathLike) -> tuple[Path, list[list], LeftOut]:
+    """Walk a directory without following links; returns (root, manifest, left out).
+
+    Members whose names hold control characters (a directory: with all it
+    holds) are left out, so a recipient's `unzip -l` or `tar tv` never
+    prints escape codes or fake lines.
+    """
     given = Path(path)
     try:
         root = given.resolve(strict=True)
@@ -72,7 +117,7 @@ def pin_directory(path: str | os.PathLike) -> tuple[Path, list[list], int]:
     if reason := pseudo.refusal(root_stat.st_dev, str(given)):
         raise PayloadError(reason)
     manifest = [_row(root.name, root_stat, True)]
-    skipped = 0
+    left_out = LeftOut()
     # Depth-first with an explicit stack: deep trees must not hit the recursion limit.
     stack = [(root, root.name)]
     while stack:
@@ -85,6 +130,9 @@ def pin_directory(path: str | os.PathLike) -> tuple[Path, list[list], int]:
         subdirs = []
         for child in children:
             name = f"{prefix}/{_member_name(child.name, directory)}"
+            if has_control_characters(child.name):
+                left_out.unsafe_names.append(name)
+                continue
             try:
                 st = child.stat(follow_symlinks=False)
             except OSError as exc:
@@ -97,12 +145,12 @@ def pin_directory(path: str | os.PathLike) -> tuple[Path, list[list], int]:
             elif stat.S_ISREG(st.st_mode):
                 manifest.append(_row(name, _pin_member(Path(child.path)), False))
             else:
-                skipped += 1  # symlinks, sockets, devices: never followed, never archived
+                left_out.special += 1  # symlinks, sockets, devices: never followed, never archived
             if len(manifest) > MAX_ENTRIES:
                 raise PayloadError(f"{given} has more than {MAX_ENTRIES} entries")
         # Reversed so the walk visits children in name order, each subtree whole.
         stack.extend(reversed(subdirs))
-    return root, _in_tree_order(manifest), skipped
+    return root, _in_tree_order(manifest), left_out
 
 
 def _in_tree_order(manifest: list[list]) -> list[list]:

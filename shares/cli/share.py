@@ -111,7 +111,7 @@ class Pinned:
     archive_format: str = ""
     manifest: list | None = None
     layout: object = None
-    skipped: int = 0
+    left_out: object = None  # archives.pinning.LeftOut, for a directory
 
 
 def _sha256_for(pinned, opts) -> str:
@@ -139,12 +139,12 @@ def pin(opts) -> Pinned:
     from shares.archives import pinning
 
     archive_format = opts.archive or "zip"
-    root, manifest, skipped = pinning.pin_directory(target)
+    root, manifest, left_out = pinning.pin_directory(target)
     layout = pinning.build_layout(archive_format, manifest)
     name = payloads.validate_name(f"{root.name}.{archive_format}")
     st = root.stat()
     identity = payloads.Identity(st.st_dev, st.st_ino, layout.size, pinning.latest_mtime_ns(manifest))
-    return Pinned(root, name, identity, "directory", archive_format, manifest, layout, skipped)
+    return Pinned(root, name, identity, "directory", archive_format, manifest, layout, left_out)
 
 
 # Flags that describe a serving process: with --no-serve, `pasla serve` has its own.
@@ -169,9 +169,18 @@ def check_no_serve(opts) -> None:
             raise CliError(f"{flag} is an option of the server ('pasla serve'), not of --no-serve")
 
 
+def warn_left_out(pinned: "Pinned") -> None:
+    """What a directory's archive will not hold, on stderr (names escaped)."""
+    for line in pinned.left_out.warnings() if pinned.left_out else ():
+        # Names inside the shared directory, escaped: the operator needs them, and no request path is here.
+        log.warning("%s", line, extra={"pasla_safe": True})
+
+
 def create_only(opts, minutes: float, max_downloads: int, pinned: "Pinned") -> int:
     """--no-serve: record the share for a running `pasla serve` and print its URL."""
     from shares import deployment
+
+    warn_left_out(pinned)
 
     bind = None
     if not settings.PASLA_PUBLIC_URL:
@@ -263,8 +272,7 @@ def run(opts) -> int:
     except payloads.PayloadError as exc:
         raise CliError(str(exc)) from None
     path, identity = pinned.path, pinned.identity
-    if pinned.skipped:
-        log.warning("%d symbolic link(s) or special file(s) left out of the archive", pinned.skipped)
+    warn_left_out(pinned)
 
     mode = "4" if opts.ipv4 else "6" if opts.ipv6 else "both"
     try:

@@ -21,7 +21,7 @@ def test_one_line_per_request_without_the_token(pasla, sample):
     served.request("GET", wrong)
     served.request("GET", wrong)  # earns a ban
     served.request("GET", headers={"Range": "bytes=0-9"})  # now 403
-    served.request("POST", body=b"x", source="127.0.0.2")
+    served.request("PUT", body=b"x", source="127.0.0.2")  # POST is the landing button
     served.request("GET", f"/{served.token}/sample.bin%0d%0aforged:%20yes")
     served.wait_until(lambda: len(access_lines(served)) == 8)
     lines = access_lines(served)
@@ -32,7 +32,7 @@ def test_one_line_per_request_without_the_token(pasla, sample):
     assert lines[2]["target"].startswith("path#")
     assert lines[3]["target"] == lines[4]["target"] != lines[2]["target"]  # a digest, stable
     assert (lines[5]["status"], lines[5]["client"]) == ("403", "127.0.0.1")
-    assert (lines[6]["method"], lines[6]["status"], lines[6]["client"]) == ("POST", "405", "127.0.0.2")
+    assert (lines[6]["method"], lines[6]["status"], lines[6]["client"]) == ("PUT", "405", "127.0.0.2")
     log = served.stderr()
     assert served.token not in log
     assert served.token[:-1] not in log  # not even most of it

@@ -62,8 +62,9 @@ def test_non_ascii_name_gets_rfc6266_filename_star(pasla, tmp_path):
     resp, body = served.request()
     assert resp.status == 200 and body == b"bonjour"
     disposition = resp.getheader("Content-Disposition")
-    assert "filename*=utf-8''rapport%20%C3%A9t%C3%A9%20%C3%BC.txt" in disposition
-    assert disposition.startswith("attachment;")
+    assert disposition == (
+        "attachment; filename=\"rapport ete u.txt\"; filename*=UTF-8''rapport%20%C3%A9t%C3%A9%20%C3%BC.txt"
+    )
 
 
 RANGE_CASES = [
@@ -133,11 +134,17 @@ def test_wrong_paths_are_404_without_leaking(served, path):
     assert b"sample.bin" not in body and b"/tmp" not in body
 
 
-@pytest.mark.parametrize("method", ["POST", "PUT", "DELETE", "PATCH", "OPTIONS"])
+@pytest.mark.parametrize("method", ["PUT", "DELETE", "PATCH", "OPTIONS"])
 def test_other_methods_are_405(served, method):
-    resp, _body = served.request(method, body=b"x" if method in ("POST", "PUT", "PATCH") else None)
+    resp, _body = served.request(method, body=b"x" if method in ("PUT", "PATCH") else None)
     assert resp.status == 405
-    assert resp.getheader("Allow") == "GET, HEAD"
+    assert resp.getheader("Allow") == "GET, HEAD, POST"  # POST: the landing page's button
+
+
+def test_a_post_without_the_pages_ticket_is_sent_to_the_page(served):
+    resp, body = served.request("POST")
+    assert resp.status == 303 and resp.getheader("Location") == served.path and body == b""
+    assert served.downloads() == []
 
 
 def test_error_bodies_are_json_for_programs_and_html_for_browsers(served):

@@ -76,10 +76,10 @@ http {{
         proc.wait(timeout=10)
 
 
-def get(port: int, path: str, headers=None):
+def get(port: int, path: str, headers=None, method="GET"):
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     try:
-        conn.request("GET", path, headers=headers or {})
+        conn.request(method, path, headers=headers or {})
         resp = conn.getresponse()
         return resp, resp.read()
     finally:
@@ -105,9 +105,15 @@ def test_a_share_behind_nginx_under_a_prefix(serve, nginx, backend, sample):
     assert resp.getheader("X-Request-ID")  # nginx's $request_id, echoed
     resp, body = get(front, url.path, {"Range": "bytes=10-19"})
     assert (resp.status, body) == (206, sample.read_bytes()[10:20])
-    # A browser gets the landing page, whose button goes to the prefixed URL.
+    # A browser gets the landing page, whose button posts to the prefixed URL
+    # and is sent on to the file there.
     resp, body = get(front, url.path, {"Accept": "text/html"})
-    assert resp.status == 200 and f'action="{url.path}"'.encode() in body
+    action = re.search(rb'<form method="post" action="([^"]+)"', body)
+    assert resp.status == 200 and action and action.group(1).startswith(f"{url.path}?dl=".encode())
+    resp, _ = get(front, action.group(1).decode(), {"Accept": "text/html"}, method="POST")
+    assert resp.status == 303 and resp.getheader("Location").startswith(f"{url.path}?dl=")
+    resp, body = get(front, resp.getheader("Location"), {"Accept": "text/html"})
+    assert (resp.status, body) == (200, sample.read_bytes())
     # Monitoring and the admin live under the prefix too (loopback via nginx).
     resp, body = get(front, "/files/healthz")
     assert resp.status == 200 and b'"database": "ok"' in body

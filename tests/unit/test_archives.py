@@ -42,9 +42,9 @@ def expected_members(root):
 
 
 def test_zip_is_readable_and_complete(tree):
-    data, layout, _, skipped = whole("zip", tree)
+    data, layout, _, left_out = whole("zip", tree)
     assert len(data) == layout.size
-    assert skipped == 1  # the symlink
+    assert left_out.special == 1 and left_out.unsafe_names == []  # the symlink
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         assert archive.testzip() is None
         assert set(archive.namelist()) == expected_members(tree)
@@ -139,3 +139,37 @@ def test_a_resume_mid_member_catches_up_from_a_checkpoint(tmp_path, monkeypatch)
     assert reads == []  # the descriptor's CRC came from the running CRC, not a full re-read
     assert source_module._crcs[key] == zlib.crc32(payload)
     assert len(rest) == layout.size - data_segment.offset - 390_000
+
+
+@pytest.mark.parametrize(
+    ("name", "unsafe", "shown"),
+    [
+        ("plain.txt", False, "plain.txt"),
+        ("Ünïcødé – ファイル.txt", False, "Ünïcødé – ファイル.txt"),
+        ("red\x1b[31m.txt", True, "red\\x1b[31m.txt"),
+        ("two\nlines", True, "two\\x0alines"),
+        ("cr\rreturn", True, "cr\\x0dreturn"),
+        ("del\x7f", True, "del\\x7f"),
+        ("c1\x9bcsi", True, "c1\\x9bcsi"),
+        ("tab\there", True, "tab\\x09here"),
+    ],
+)
+def test_control_characters_are_found_and_escaped(name, unsafe, shown):
+    assert pinning.has_control_characters(name) is unsafe
+    assert pinning.escaped(name) == shown
+    assert not pinning.has_control_characters(pinning.escaped(name))
+
+
+def test_members_with_control_characters_are_left_out_with_their_subtrees(tmp_path):
+    root = tmp_path / "tree"
+    (root / "bad\x1bdir").mkdir(parents=True)
+    (root / "bad\x1bdir" / "inner.txt").write_bytes(b"x")
+    (root / "good").mkdir()
+    (root / "good" / "new\nline.txt").write_bytes(b"x")
+    (root / "good" / "fine.txt").write_bytes(b"x")
+    _, manifest, left_out = pinning.pin_directory(root)
+    assert [row[pinning.NAME] for row in manifest] == ["tree", "tree/good", "tree/good/fine.txt"]
+    assert sorted(left_out.unsafe_names) == ["tree/bad\x1bdir", "tree/good/new\nline.txt"]
+    (warning,) = left_out.warnings()
+    assert warning.startswith("2 name(s) with control characters left out of the archive: ")
+    assert "\x1b" not in warning and "\n" not in warning
