@@ -27,6 +27,14 @@ class ServeRunner(ShareRunner):
     def __init__(self, listeners, limits, *, shared=None, on_ready=None):
         super().__init__(None, listeners, limits, on_ready=on_ready, shared=shared)
 
+    def run(self) -> int:
+        try:
+            return super().run()
+        finally:
+            if self.shared is not None:
+                # A clean exit leaves nothing behind in Redis.
+                self.shared.forget()
+
     def _ready(self):
         from shares.server.periodic import Every, OffLoop
 
