@@ -39,6 +39,10 @@ class Limits:
     # them the login form answers 429 without looking at the password.
     admin_login_attempts: int = 10
     admin_login_window: float = 900.0
+    # Seconds between lease renewals (shares/leases.py); another host's
+    # lease is reaped after six missed ones. Every host sharing a database
+    # must use the same value.
+    lease_renew_interval: float = 20.0
 
 
 # (minimum, maximum) for each field; values outside are a configuration error.
@@ -62,6 +66,7 @@ BOUNDS = {
     "zero_copy": (0, 1),
     "admin_login_attempts": (1, 10_000),
     "admin_login_window": (1, 86_400),
+    "lease_renew_interval": (1, 3600),
 }
 
 

@@ -376,6 +376,28 @@ def revoke(share: Share) -> bool:
     return share.end(Share.State.REVOKED)
 
 
+def reclaim(share_id: str) -> bool:
+    """This process serves the share, yet finds it recorded dead: take it back.
+
+    Another host reaps a lease by the clock alone, so a server that could not
+    renew for a while (a suspended machine, a long database outage) may come
+    back to find its share buried while it is running; it is not dead, and
+    its recipient's link must keep working. Only while the time lasts.
+    """
+    from shares import leases
+
+    taken = Share.objects.filter(
+        pk=share_id,
+        state=Share.State.DEAD,
+        pid=os.getpid(),
+        hostname=HOSTNAME,
+        expires_at__gt=timezone.now(),
+    ).update(state=Share.State.LIVE, ended_at=None)
+    if taken:
+        leases.renew()
+    return bool(taken)
+
+
 # --- the operator's side: the CLI and the admin call exactly these -----------
 
 

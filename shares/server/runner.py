@@ -74,7 +74,7 @@ class ShareRunner:
         self._timers = {
             "watch": Every(WATCH_INTERVAL, self._check),
             "progress": Every(PROGRESS_INTERVAL, self._flush_progress),
-            "lease": Every(leases.RENEW_EVERY, self._renewer.submit, now=True),
+            "lease": Every(leases.renew_every(), self._renewer.submit, now=True),
         }
         if self.on_tick:
             self._timers["tick"] = Every(1.0, self._on_tick)
@@ -128,7 +128,15 @@ class ShareRunner:
 
     def _settle(self):
         """The watchdog's question, asked off the loop: has the share ended?"""
-        return services.settle(self.share_id)
+        state = services.settle(self.share_id)
+        if state == "dead" and services.reclaim(self.share_id):
+            log.warning(
+                "share %s was recorded as dead while this server could not renew its lease "
+                "(suspended, or cut off from the database): serving it again",
+                self.share_id,
+            )
+            return None
+        return state
 
     def _checked(self, future):
         try:
