@@ -161,7 +161,10 @@ if PASLA_LOG_FORMAT not in ("plain", "json"):
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"redact": {"()": "shares.logs.RedactRequestPaths"}},
+    "filters": {
+        "redact": {"()": "shares.logs.RedactRequestPaths"},
+        "outage": {"()": "shares.outage.HideOutageTracebacks"},
+    },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
         "json": {"()": "shares.logs.JsonLines"},
@@ -177,7 +180,7 @@ LOGGING = {
     "loggers": {
         # Django logs every 4xx with the request path, which carries the
         # token; our own access log line replaces it.
-        "django.request": {"level": "ERROR"},
+        "django.request": {"level": "ERROR", "filters": ["outage"]},
         "daphne": {"level": "WARNING"},
     },
 }

@@ -54,5 +54,9 @@ def error(request, status: int, detail: str | None = None, headers=None) -> Http
     return response
 
 
+def unavailable(request, retry_after: int) -> HttpResponse:
+    return error(request, 503, headers={"Retry-After": str(retry_after)})
+
+
 def gone(request, reason: str) -> HttpResponse:
     return error(request, 410, GONE_DETAIL.get(reason))

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -203,12 +203,18 @@ def open_download(token: str, name: str, scope, *, wants_page, **request) -> Out
     otherwise what prepare_download() decides. One hop instead of two is
     a good part of the time to first byte of a small file.
     """
-    share = find_share(token, name, scope)
-    if share is None:
-        return Outcome(404)
-    if wants_page(share):
-        return Outcome(0, share)
-    return prepare_download(share, **request)
+    try:
+        share = find_share(token, name, scope)
+        if share is None:
+            return Outcome(404)
+        if wants_page(share):
+            return Outcome(0, share)
+        return prepare_download(share, **request)
+    except DatabaseError:
+        # This thread keeps its connection between requests: a broken one
+        # must go, or the database coming back would not end the 503s.
+        connection.close_if_unusable_or_obsolete()
+        raise
 
 
 def prepare_download(

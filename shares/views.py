@@ -4,12 +4,13 @@ import asyncio
 import functools
 import logging
 import mimetypes
+import sys
 
 from django.conf import settings
 from django.http import HttpResponse, StreamingHttpResponse
 from django.utils.http import content_disposition_header
 
-from shares import landing, offload, payloads, ranges, responses, runtime, services
+from shares import landing, offload, outage, payloads, ranges, responses, runtime, services
 from shares.negotiation import prefers_html
 from shares.sendfile_plan import EXTENSION as SENDFILE_EXTENSION
 from shares.streaming import Transfer
@@ -202,4 +203,8 @@ async def unknown_path(request):
 
 
 def server_error(request):
+    # A database or cache that went away is the server's trouble for a
+    # while, not a broken request: 503, and the outage is logged once.
+    if outage.note_failure(sys.exc_info()[1]):
+        return responses.unavailable(request, outage.RETRY_AFTER)
     return responses.error(request, 500)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from django.conf import settings
 
-from shares import identity, payloads, runtime, tls_store, tokens
+from shares import identity, outage, payloads, runtime, tls_store, tokens
 from shares.addresses import url_hosts
 from shares.certificates import CertPair
 from shares.cli import tls_setup
@@ -167,6 +167,7 @@ def create_only(opts, minutes: float, max_downloads: int, pinned: "Pinned") -> i
     extra = {"served_by": "pasla serve", **_directory_fields(pinned)}
     token = tokens.mint()
     share_id = "dry-run"
+    outage.require()  # --dry-run too: the share would be recorded there
     if not opts.dry_run:
         from shares import services
 
@@ -240,6 +241,8 @@ def run(opts) -> int:
     if pinned.skipped:
         log.warning("%d symbolic link(s) or special file(s) left out of the archive", pinned.skipped)
 
+    # Before a port is bound (and with --dry-run too): the share lives there.
+    outage.require()
     mode = "4" if opts.ipv4 else "6" if opts.ipv6 else "both"
     try:
         bound = listen.bind(port, mode)

@@ -11,7 +11,7 @@ through Redis; the heartbeat keeps this worker's entry alive there.
 import logging
 import signal
 
-from shares import services
+from shares import outage, services
 from shares.server.runner import ShareRunner
 from shares.server.shared_caps import HEARTBEAT_SECONDS
 
@@ -63,5 +63,6 @@ class ServeRunner(ShareRunner):
         try:
             for share_id in future.result():
                 log.info("share %s ended: exhausted", share_id)
-        except Exception:
-            log.exception("watchdog could not read the shares")
+        except Exception as exc:
+            if not outage.note_failure(exc):
+                log.exception("watchdog could not read the shares")
