@@ -69,6 +69,7 @@ class Transfer:
         self.sent = 0
         self._part_start, self._part_sent = start, 0
         self._switching = None  # a slot switch the client left during
+        self._opening = None  # the first piece, when taken before the headers
         self._claimed = False
         self._lock = threading.Lock()
 
@@ -123,6 +124,35 @@ class Transfer:
         self._part_start, self._part_sent = position, 0
         if self.slot_id is None or not slots.take(self.slot_id, position, size):
             raise SlotSpent("the slot's re-send allowance is used up and no slot is left")
+
+    async def reserve_opening(self, piece: int) -> None:
+        """Take the body's first piece from the slot before the headers go out.
+
+        A duplicate download that may not send a single byte (its slot's
+        re-send allowance is spent and no slot is left) raises SlotSpent
+        here, so it is answered 410 instead of a 200 with no body.
+        """
+        size = min(piece, self.length)
+        if size > 0:
+            await self._reserve(self.start, size)
+            self._opening = (self.start, size)
+
+    def abandon_opening(self) -> None:
+        """The client left during reserve_opening() (on the loop): give
+        everything back, after the slot switch it was waiting for if any."""
+        if self._switching is None:
+            offload.submit(self.abandon)
+        elif self._claim():
+            self.source.close()
+            self._settle_after_switch(Download.Outcome.ABORTED)
+
+    async def _take(self, position: int, size: int) -> None:
+        """_reserve(), unless reserve_opening() took exactly this piece already."""
+        if self._opening == (position, size):
+            self._opening = None
+            return
+        self._opening = None
+        await self._reserve(position, size)
 
     def _final(self, outcome: str) -> str:
         """Every byte handed over before the client left (or the request was
@@ -194,7 +224,7 @@ class Transfer:
             while self.sent < self.length:
                 size = min(self.chunk_size, self.length - self.sent)
                 position = self.start + self.sent
-                await self._reserve(position, size)
+                await self._take(position, size)
                 if self.body is not None:
                     data = self.body[self.sent : self.sent + size]
                 else:
@@ -223,7 +253,7 @@ class Transfer:
         outcome = Download.Outcome.ABORTED
         try:
             for position, size in plan_segments(self.start + self.sent, self.length - self.sent, SEGMENT):
-                await self._reserve(position, size)
+                await self._take(position, size)
                 if not self.source.unchanged():
                     raise PayloadDrift("file changed during transfer")
                 # The range's last byte is held back (see _send_last_byte).

@@ -13,7 +13,8 @@ from django.utils.http import content_disposition_header
 from shares import landing, offload, outage, payloads, ranges, responses, runtime, services
 from shares.negotiation import prefers_html
 from shares.sendfile_plan import EXTENSION as SENDFILE_EXTENSION
-from shares.streaming import Transfer
+from shares.sendfile_plan import SEGMENT
+from shares.streaming import SlotSpent, Transfer
 
 log = logging.getLogger("pasla")
 
@@ -174,7 +175,16 @@ async def download(request, token: str, name: str):
             validator=headers["ETag"],
             body=outcome.body,
         )
-        if outcome.body is None and zero_copy_allowed(request, outcome.source):
+        zero_copy = outcome.body is None and zero_copy_allowed(request, outcome.source)
+        try:
+            await transfer.reserve_opening(SEGMENT if zero_copy else transfer.chunk_size)
+        except SlotSpent:
+            await offload.submit(transfer.abandon)
+            return responses.gone(request, "exhausted")
+        except asyncio.CancelledError:
+            transfer.abandon_opening()
+            raise
+        if zero_copy:
             log.debug("share %s: download %s goes out by sendfile", share.id, outcome.download_id)
             response = ZeroCopyResponse(status=outcome.status)
             response.streaming_content = transfer.zero_copy_body(response)
