@@ -28,6 +28,8 @@ class Share(models.Model):
         # Its server process was found gone (killed hard, machine crashed)
         # by `pasla list`, `stop`, or the admin.
         DEAD = "dead"
+        # The shared file was deleted (found by a request): nothing to serve.
+        GONE = "gone", "file gone"
 
     class Kind(models.TextChoices):
         FILE = "file"

@@ -25,6 +25,10 @@ class PayloadChanged(Exception):
     """The pinned file no longer matches; never serve it."""
 
 
+class PayloadGone(PayloadChanged):
+    """The pinned file was deleted: it will not come back, the share ends."""
+
+
 class PayloadDrift(Exception):
     """The file changed while it was being sent: the response must break."""
 
@@ -114,6 +118,8 @@ def open_verified(path: str, pinned: Identity) -> int:
     try:
         # O_NONBLOCK: a FIFO swapped in must not hang the executor thread.
         fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | O_NOFOLLOW | os.O_NONBLOCK)
+    except FileNotFoundError:
+        raise PayloadGone("file gone (deleted since it was shared)") from None
     except OSError as exc:
         raise PayloadChanged(f"cannot open: {exc.strerror}") from None
     try:

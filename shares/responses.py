@@ -31,6 +31,7 @@ GONE_DETAIL = {
     "expired": "This link has expired.",
     "exhausted": "This link has been used up: every download it allowed has been taken.",
     "revoked": "This link was withdrawn by the person who shared it.",
+    "gone": "The shared file is no longer there.",
 }
 
 

@@ -185,10 +185,19 @@ def open_source(share: Share, start: int, end: int):
     return payloads.FileSource(fd, pinned_identity(share))
 
 
+def _file_gone(share: Share, exc: Exception) -> None:
+    """A deleted file does not come back: end the share rather than answer 500 forever."""
+    if share.end(Share.State.GONE):
+        log.error("share %s ended: %s", share.id, exc)
+
+
 def payload_intact(share: Share) -> bool:
     """Whether the share could be served right now (the landing page asks first)."""
     try:
         open_source(share, 0, share.size - 1).close()
+    except payloads.PayloadGone as exc:
+        _file_gone(share, exc)
+        return False
     except (payloads.PayloadChanged, OSError) as exc:
         log.error("share %s: refusing to serve, %s", share.id, exc)
         return False
@@ -234,6 +243,9 @@ def prepare_download(
         start, end, status = 0, share.size - 1, 200
     try:
         source = open_source(share, start, end)
+    except payloads.PayloadGone as exc:
+        _file_gone(share, exc)
+        return Outcome(410, share, reason=Share.State.GONE)
     except (payloads.PayloadChanged, OSError) as exc:
         log.error("share %s: refusing to serve, %s", share.id, exc)
         return Outcome(500, share, reason="changed")

@@ -139,6 +139,8 @@ async def download(request, token: str, name: str):
         if not share.is_live:
             return responses.gone(request, share.effective_state)
         if not await db(services.payload_intact)(share):
+            if not share.is_live:  # the file was deleted: the share has ended
+                return responses.gone(request, share.state)
             return responses.error(request, 500)
         return await db(landing.render)(request, share)
     if outcome.status == 410:

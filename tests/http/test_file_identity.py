@@ -44,7 +44,7 @@ def touched(path):
     os.utime(path, (later, later))
 
 
-@pytest.mark.parametrize("change", [replaced, truncated, grown, deleted, symlink_swapped_in, touched])
+@pytest.mark.parametrize("change", [replaced, truncated, grown, symlink_swapped_in, touched])
 def test_a_changed_file_is_never_served(pasla, sample, change):
     served = pasla(sample, 1)
     assert served.request("HEAD")[0].status == 200
@@ -61,6 +61,19 @@ def test_a_changed_file_is_never_served(pasla, sample, change):
     assert "refusing to serve" in log
     assert str(sample.parent) not in log
     assert "Traceback" not in log
+
+
+@pytest.mark.parametrize("accept", ["*/*", "text/html"])
+def test_a_deleted_file_ends_the_share(pasla, sample, accept):
+    served = pasla(sample, 5)
+    deleted(sample)
+    resp, body = served.request("GET", headers={"Accept": accept})
+    assert resp.status == 410, (resp.status, body)
+    assert b"no longer there" in body and str(sample.parent).encode() not in body
+    assert served.wait(timeout=15) == 0  # its one share has ended: the server exits
+    assert served.share_row()["state"] == "gone"
+    log = served.stderr()
+    assert "ended: file gone" in log and str(sample.parent) not in log and "Traceback" not in log
 
 
 def test_a_file_that_shrinks_mid_transfer_is_broken_off(pasla, tmp_path):
