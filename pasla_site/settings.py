@@ -175,7 +175,10 @@ PASLA_LOG_LEVEL = parse_log_level(env.str("PASLA_LOG_LEVEL", default="INFO"))
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"redact": {"()": "shares.logs.RedactRequestPaths"}},
+    "filters": {
+        "redact": {"()": "shares.logs.RedactRequestPaths"},
+        "outage": {"()": "shares.outage.HideOutageTracebacks"},
+    },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
         "json": {"()": "shares.logs.JsonLines"},
@@ -191,7 +194,7 @@ LOGGING = {
     "loggers": {
         # Django logs every 4xx with the request path, which carries the
         # token; our own access log line replaces it.
-        "django.request": {"level": "ERROR"},
+        "django.request": {"level": "ERROR", "filters": ["outage"]},
         "daphne": {"level": "WARNING"},
     },
 }

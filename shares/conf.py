@@ -46,6 +46,10 @@ class Limits:
     admin_login_window: float = 900.0
     # Connection caps count an IPv6 client by the network of this many bits.
     ipv6_prefix: int = 64
+    # Seconds between lease renewals (shares/leases.py); another host's
+    # lease is reaped after six missed ones. Every host sharing a database
+    # must use the same value.
+    lease_renew_interval: float = 20.0
 
 
 YEAR = 365 * 24 * 3600  # no share outlives a year, so no timeout needs to
@@ -90,6 +94,7 @@ RULES = {
     "admin_login_window": SECONDS,
     # Bits of an IPv6 address that name one client (a host owns its /64).
     "ipv6_prefix": Rule("count", meaningful_max=128),
+    "lease_renew_interval": SECONDS,
 }
 
 _SHOWN = 40  # characters of a refused value quoted back

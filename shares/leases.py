@@ -5,16 +5,23 @@ On its own host a dead process is found by pid: its supervisor closes what
 it left, and `bury_dead_servers` ends a one-share server's share. When the
 whole host goes (power, kernel, network for good), nobody there is left to
 look, and another host cannot look at a pid. So every serving process holds
-a lease row and renews it every RENEW_EVERY seconds; in the same step it
-reaps the leases nobody renewed for STALE_AFTER. Reaping a lease does what
+a lease row and renews it every renew_every() seconds; in the same step it
+reaps the leases nobody renewed for stale_after(). Reaping a lease does what
 the supervisor would have done: in-progress history rows become
 "interrupted", the slots are free to be continued by any worker (so the
 recipient resumes instead of spending another download), and a one-share
 server that ran there is recorded as dead.
 
-STALE_AFTER is six renewals, so a process cut off from its database for a
+stale_after() is six renewals, so a process cut off from its database for a
 while is not buried for a hiccup. If it was, it renews again when it can,
 and its transfers still settle their own rows when they end.
+
+The clock only judges leases of other hosts. A lease of this host is reaped
+only when its process is gone (pid and process stamp, as `pasla list`
+judges a share's server): a suspended laptop wakes with every lease on it
+long stale, and its servers must not bury each other. A one-share server
+that still finds its share recorded dead (reaped from another host) takes
+it back (services.reclaim).
 """
 
 import logging
@@ -22,15 +29,33 @@ import os
 import socket
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from shares import runtime
+from shares import processes, runtime
 
 log = logging.getLogger("pasla")
 
-RENEW_EVERY = 20.0
-STALE_AFTER = timedelta(seconds=6 * RENEW_EVERY)
+STALE_RENEWALS = 6
+
+
+def renew_every() -> float:
+    """Seconds between renewals (PASLA_LEASE_RENEW_INTERVAL, 20 by default)."""
+    return settings.PASLA_LIMITS.lease_renew_interval
+
+
+def stale_after() -> timedelta:
+    return timedelta(seconds=STALE_RENEWALS * renew_every())
+
+
+def reapable(lease, here: str | None = None) -> bool:
+    """A stale lease may be reaped: another host's by the clock alone, this
+    host's only when its process is really gone."""
+    here = here or socket.gethostname()
+    if lease.hostname != here:
+        return True
+    return processes.liveness(lease.pid, lease.hostname, lease.stamp) == processes.Liveness.DEAD
 
 
 def take() -> int:
@@ -53,7 +78,12 @@ def renew(now: datetime | None = None) -> None:
 
     WorkerLease.objects.update_or_create(
         worker=runtime.worker_id(),
-        defaults={"hostname": socket.gethostname(), "pid": os.getpid(), "renewed_at": now or timezone.now()},
+        defaults={
+            "hostname": socket.gethostname(),
+            "pid": os.getpid(),
+            "stamp": processes.own_stamp(),
+            "renewed_at": now or timezone.now(),
+        },
     )
 
 
@@ -87,9 +117,11 @@ def reap(now: datetime | None = None) -> list:
     from shares.models import Share, WorkerLease
 
     now = now or timezone.now()
-    cutoff = now - STALE_AFTER
+    cutoff = now - stale_after()
     buried = []
     for lease in WorkerLease.objects.filter(renewed_at__lt=cutoff).exclude(worker=runtime.worker_id()):
+        if not reapable(lease):
+            continue
         with transaction.atomic():
             # Another process may reap it at the same time, or the worker
             # may have come back: only the one whose delete takes it goes on.

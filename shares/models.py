@@ -28,6 +28,8 @@ class Share(models.Model):
         # Its server process was found gone (killed hard, machine crashed)
         # by `pasla list`, `stop`, or the admin.
         DEAD = "dead"
+        # The shared file was deleted (found by a request): nothing to serve.
+        GONE = "gone", "file gone"
 
     class Kind(models.TextChoices):
         FILE = "file"
@@ -227,12 +229,15 @@ class WorkerLease(models.Model):
     host a dead process is noticed by pid (its supervisor, or `bury`); a
     whole host that dies leaves nobody there to notice, so every serving
     process renews its lease and reaps the leases of others that stopped
-    renewing (shares/leases.py).
+    renewing and, on this host, whose process is gone (shares/leases.py).
     """
 
     worker = models.CharField(max_length=300, primary_key=True, help_text='"host:pid", as Slot.worker.')
     hostname = models.CharField(max_length=255)
     pid = models.IntegerField()
+    # On its own host a lease is judged by its process, not by the clock
+    # (a suspended laptop renews nothing): see shares/processes.py.
+    stamp = models.CharField(max_length=80, blank=True, db_default="")
     renewed_at = models.DateTimeField(default=timezone.now, db_index=True)
 
     def __str__(self) -> str:

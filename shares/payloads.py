@@ -27,6 +27,10 @@ class PayloadChanged(Exception):
     """The pinned file no longer matches; never serve it."""
 
 
+class PayloadGone(PayloadChanged):
+    """The pinned file was deleted: it will not come back, the share ends."""
+
+
 class PayloadDrift(Exception):
     """The file changed while it was being sent: the response must break."""
 
@@ -119,6 +123,8 @@ def open_verified(path: str, pinned: Identity) -> int:
     try:
         # O_NONBLOCK: a FIFO swapped in must not hang the executor thread.
         fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | O_NOFOLLOW | os.O_NONBLOCK)
+    except FileNotFoundError:
+        raise PayloadGone("file gone (deleted since it was shared)") from None
     except OSError as exc:
         raise PayloadChanged(f"cannot open: {exc.strerror}") from None
     try:
@@ -146,19 +152,41 @@ class FileSource:
     def __init__(self, fd: int, pinned: Identity):
         self.fd = fd
         self.pinned = pinned
+        # The change time too: a rewrite that puts size and mtime back
+        # (touch -d, utime) still moves it.
+        self.ctime_ns = _ctime_ns(fd)
+
+    def unchanged(self) -> bool:
+        """The file is still the one pinned, and not written since it was opened."""
+        try:
+            st = os.fstat(self.fd)
+        except OSError:
+            return False
+        return Identity.of(st) == self.pinned and st.st_ctime_ns == self.ctime_ns
 
     def read(self, offset: int, size: int) -> bytes:
-        if not still_pinned(self.fd, self.pinned):
+        if not self.unchanged():
             raise PayloadDrift("file changed during transfer")
         data = os.pread(self.fd, size, offset)
         if len(data) != size:
             raise PayloadDrift("file shrank during transfer")
+        # Checked after the read as well: a write landing during it would
+        # otherwise mix old and new bytes in what is sent.
+        if not self.unchanged():
+            raise PayloadDrift("file changed during transfer")
         return data
 
     def close(self) -> None:
         if self.fd >= 0:
             os.close(self.fd)
             self.fd = -1
+
+
+def _ctime_ns(fd: int) -> int:
+    try:
+        return os.fstat(fd).st_ctime_ns
+    except OSError:
+        return -1
 
 
 def sha256_of(path: str | os.PathLike, progress=None, chunk: int = 1 << 20) -> str:

@@ -31,6 +31,7 @@ GONE_DETAIL = {
     "expired": "This link has expired.",
     "exhausted": "This link has been used up: every download it allowed has been taken.",
     "revoked": "This link was withdrawn by the person who shared it.",
+    "gone": "The shared file is no longer there.",
 }
 
 
@@ -52,6 +53,10 @@ def error(request, status: int, detail: str | None = None, headers=None) -> Http
     for key, value in (headers or {}).items():
         response[key] = value
     return response
+
+
+def unavailable(request, retry_after: int) -> HttpResponse:
+    return error(request, 503, headers={"Retry-After": str(retry_after)})
 
 
 def gone(request, reason: str) -> HttpResponse:

@@ -7,6 +7,12 @@ that serves a regular file then sends `MESSAGE`s, one per segment
 
 EXTENSION = "pasla.sendfile"
 MESSAGE = "pasla.response.sendfile"
+# Returns once every byte written to the connection has gone out to the
+# client; calls the message's "arrived" callable if so, not if the client
+# left or stalled. sendfile hands the kernel references to the page
+# cache, so bytes still queued would go out as the file is *then*: the
+# last byte is held back until this, and the file checked once more.
+DELIVERED = "pasla.response.delivered"
 # Bytes per message: the download slot is charged a segment at a time, and
 # each segment is one round trip between the view and the server, so larger
 # means less CPU per GiB and a coarser slot account. 16 MiB was measured to

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -185,10 +185,19 @@ def open_source(share: Share, start: int, end: int):
     return payloads.FileSource(fd, pinned_identity(share))
 
 
+def _file_gone(share: Share, exc: Exception) -> None:
+    """A deleted file does not come back: end the share rather than answer 500 forever."""
+    if share.end(Share.State.GONE):
+        log.error("share %s ended: %s", share.id, exc)
+
+
 def payload_intact(share: Share) -> bool:
     """Whether the share could be served right now (the landing page asks first)."""
     try:
         open_source(share, 0, share.size - 1).close()
+    except payloads.PayloadGone as exc:
+        _file_gone(share, exc)
+        return False
     except (payloads.PayloadChanged, OSError) as exc:
         log.error("share %s: refusing to serve, %s", share.id, exc)
         return False
@@ -203,12 +212,18 @@ def open_download(token: str, name: str, scope, *, wants_page, **request) -> Out
     otherwise what prepare_download() decides. One hop instead of two is
     a good part of the time to first byte of a small file.
     """
-    share = find_share(token, name, scope)
-    if share is None:
-        return Outcome(404)
-    if wants_page(share):
-        return Outcome(0, share)
-    return prepare_download(share, **request)
+    try:
+        share = find_share(token, name, scope)
+        if share is None:
+            return Outcome(404)
+        if wants_page(share):
+            return Outcome(0, share)
+        return prepare_download(share, **request)
+    except DatabaseError:
+        # This thread keeps its connection between requests: a broken one
+        # must go, or the database coming back would not end the 503s.
+        connection.close_if_unusable_or_obsolete()
+        raise
 
 
 def prepare_download(
@@ -228,6 +243,9 @@ def prepare_download(
         start, end, status = 0, share.size - 1, 200
     try:
         source = open_source(share, start, end)
+    except payloads.PayloadGone as exc:
+        _file_gone(share, exc)
+        return Outcome(410, share, reason=Share.State.GONE)
     except (payloads.PayloadChanged, OSError) as exc:
         log.error("share %s: refusing to serve, %s", share.id, exc)
         return Outcome(500, share, reason="changed")
@@ -374,6 +392,28 @@ def settle(share_id: str) -> str | None:
 
 def revoke(share: Share) -> bool:
     return share.end(Share.State.REVOKED)
+
+
+def reclaim(share_id: str) -> bool:
+    """This process serves the share, yet finds it recorded dead: take it back.
+
+    Another host reaps a lease by the clock alone, so a server that could not
+    renew for a while (a suspended machine, a long database outage) may come
+    back to find its share buried while it is running; it is not dead, and
+    its recipient's link must keep working. Only while the time lasts.
+    """
+    from shares import leases
+
+    taken = Share.objects.filter(
+        pk=share_id,
+        state=Share.State.DEAD,
+        pid=os.getpid(),
+        hostname=HOSTNAME,
+        expires_at__gt=timezone.now(),
+    ).update(state=Share.State.LIVE, ended_at=None)
+    if taken:
+        leases.renew()
+    return bool(taken)
 
 
 # --- the operator's side: the CLI and the admin call exactly these -----------

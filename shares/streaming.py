@@ -21,12 +21,12 @@ import asyncio
 import logging
 import threading
 
-from shares import offload, payloads, slots
+from shares import offload, slots
 from shares.live import board
 from shares.models import Download
 from shares.payloads import PayloadDrift
+from shares.sendfile_plan import DELIVERED, SEGMENT, plan_segments
 from shares.sendfile_plan import MESSAGE as SENDFILE
-from shares.sendfile_plan import SEGMENT, plan_segments
 from shares.services import finish_download
 
 log = logging.getLogger("pasla")
@@ -69,6 +69,7 @@ class Transfer:
         self.sent = 0
         self._part_start, self._part_sent = start, 0
         self._switching = None  # a slot switch the client left during
+        self._opening = None  # the first piece, when taken before the headers
         self._claimed = False
         self._lock = threading.Lock()
 
@@ -123,6 +124,35 @@ class Transfer:
         self._part_start, self._part_sent = position, 0
         if self.slot_id is None or not slots.take(self.slot_id, position, size):
             raise SlotSpent("the slot's re-send allowance is used up and no slot is left")
+
+    async def reserve_opening(self, piece: int) -> None:
+        """Take the body's first piece from the slot before the headers go out.
+
+        A duplicate download that may not send a single byte (its slot's
+        re-send allowance is spent and no slot is left) raises SlotSpent
+        here, so it is answered 410 instead of a 200 with no body.
+        """
+        size = min(piece, self.length)
+        if size > 0:
+            await self._reserve(self.start, size)
+            self._opening = (self.start, size)
+
+    def abandon_opening(self) -> None:
+        """The client left during reserve_opening() (on the loop): give
+        everything back, after the slot switch it was waiting for if any."""
+        if self._switching is None:
+            offload.submit(self.abandon)
+        elif self._claim():
+            self.source.close()
+            self._settle_after_switch(Download.Outcome.ABORTED)
+
+    async def _take(self, position: int, size: int) -> None:
+        """_reserve(), unless reserve_opening() took exactly this piece already."""
+        if self._opening == (position, size):
+            self._opening = None
+            return
+        self._opening = None
+        await self._reserve(position, size)
 
     def _final(self, outcome: str) -> str:
         """Every byte handed over before the client left (or the request was
@@ -194,7 +224,7 @@ class Transfer:
             while self.sent < self.length:
                 size = min(self.chunk_size, self.length - self.sent)
                 position = self.start + self.sent
-                await self._reserve(position, size)
+                await self._take(position, size)
                 if self.body is not None:
                     data = self.body[self.sent : self.sent + size]
                 else:
@@ -218,22 +248,27 @@ class Transfer:
         if not self._claim():
             return
         fd = self.source.fd
+        end = self.start + self.length
         self._begin()
         outcome = Download.Outcome.ABORTED
         try:
             for position, size in plan_segments(self.start + self.sent, self.length - self.sent, SEGMENT):
-                await self._reserve(position, size)
-                if not payloads.still_pinned(fd, self.source.pinned):
+                await self._take(position, size)
+                if not self.source.unchanged():
                     raise PayloadDrift("file changed during transfer")
+                # The range's last byte is held back (see _send_last_byte).
+                count = size - 1 if position + size == end else size
                 before = self.sent
-                await send(
-                    {"type": SENDFILE, "fd": fd, "offset": position, "count": size, "progress": self._count}
-                )
-                if self.sent - before < size:
+                if count:
+                    message = {"type": SENDFILE, "fd": fd, "offset": position, "count": count}
+                    await send({**message, "progress": self._count})
+                if self.sent - before < count:
                     # The client left, stalled and was cut, or the file
                     # ended early (sendfile found EOF): only the last is ours.
-                    if not payloads.still_pinned(fd, self.source.pinned):
+                    if not self.source.unchanged():
                         raise PayloadDrift("file changed during transfer")
+                    break
+                if count < size and not await self._send_last_byte(send, position + count):
                     break
             else:
                 outcome = Download.Outcome.COMPLETE
@@ -243,6 +278,25 @@ class Transfer:
         finally:
             settling = self._settle(self._final(outcome))
         await self._books_closed(settling)
+
+    async def _send_last_byte(self, send, position: int) -> bool:
+        """The last byte of a zero-copy range, sent only once the client has
+        every byte before it and the file is still unchanged; False if the
+        client left first.
+
+        Until then the response cannot look complete to the client, so a
+        file rewritten during the send (whose new bytes sendfile may have
+        sent from the page cache) ends in a broken connection, never in a
+        clean end under the old Repr-Digest.
+        """
+        arrived = []
+        await send({"type": DELIVERED, "arrived": lambda: arrived.append(True)})
+        if not arrived:
+            return False
+        data = self.source.read(position, 1)  # checks the file before and after
+        await send({"type": "http.response.body", "body": data, "more_body": True})
+        self._count(1)
+        return True
 
     async def zero_copy_body(self, response):
         """The streaming content of a zero-copy response: sends, yields nothing."""

@@ -4,6 +4,7 @@ import asyncio
 import functools
 import logging
 import mimetypes
+import sys
 
 from django.conf import settings
 from django.http import HttpResponse, StreamingHttpResponse
@@ -12,6 +13,7 @@ from shares import (
     disposition,
     landing,
     offload,
+    outage,
     payloads,
     previews,
     ranges,
@@ -22,7 +24,8 @@ from shares import (
 )
 from shares.negotiation import prefers_html
 from shares.sendfile_plan import EXTENSION as SENDFILE_EXTENSION
-from shares.streaming import Transfer
+from shares.sendfile_plan import SEGMENT
+from shares.streaming import SlotSpent, Transfer
 
 log = logging.getLogger("pasla")
 
@@ -166,6 +169,8 @@ async def download(request, token: str, name: str):
         if not share.is_live:
             return responses.gone(request, share.effective_state)
         if not await db(services.payload_intact)(share):
+            if not share.is_live:  # the file was deleted: the share has ended
+                return responses.gone(request, share.state)
             return responses.error(request, 500)
         return await db(landing.render)(request, share)
     if outcome.status == 410:
@@ -202,7 +207,16 @@ async def download(request, token: str, name: str):
             validator=headers["ETag"],
             body=outcome.body,
         )
-        if outcome.body is None and zero_copy_allowed(request, outcome.source):
+        zero_copy = outcome.body is None and zero_copy_allowed(request, outcome.source)
+        try:
+            await transfer.reserve_opening(SEGMENT if zero_copy else transfer.chunk_size)
+        except SlotSpent:
+            await offload.submit(transfer.abandon)
+            return responses.gone(request, "exhausted")
+        except asyncio.CancelledError:
+            transfer.abandon_opening()
+            raise
+        if zero_copy:
             log.debug("share %s: download %s goes out by sendfile", share.id, outcome.download_id)
             response = ZeroCopyResponse(status=outcome.status)
             response.streaming_content = transfer.zero_copy_body(response)
@@ -231,4 +245,8 @@ async def unknown_path(request):
 
 
 def server_error(request):
+    # A database or cache that went away is the server's trouble for a
+    # while, not a broken request: 503, and the outage is logged once.
+    if outage.note_failure(sys.exc_info()[1]):
+        return responses.unavailable(request, outage.RETRY_AFTER)
     return responses.error(request, 500)

@@ -8,7 +8,7 @@ import time
 
 from django.conf import settings
 
-from shares import datadir, services
+from shares import datadir, outage, services
 from shares.cli.parser import CliError
 from shares.console import human_bytes, human_duration
 from shares.models import Share
@@ -21,6 +21,9 @@ STOP_WAIT = 3.0
 
 
 def run(name: str, opts) -> int:
+    # Only the database: an operator must be able to list and stop shares
+    # while the cache is away.
+    outage.check_database()
     services.ensure_database()
     # A hard-killed server skipped its own cleanup: its row, its unfinished
     # downloads and its TLS key are dealt with now.

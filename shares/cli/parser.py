@@ -118,7 +118,11 @@ def share_parser() -> Parser:
         help="how a directory is served: zip (default) or tar; uncompressed, streamed, exact size",
     )
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout, no banner")
-    p.add_argument("--dry-run", action="store_true", help="validate, print the URL, serve nothing")
+    p.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="validate (file, database, cache), print the URL, serve nothing",
+    )
     p.add_argument(
         "-d",
         "--detach",

@@ -34,9 +34,10 @@ def run(opts, argv: list[str]) -> int:
         )
     base = base_url(settings.PASLA_PUBLIC_URL, None) if settings.PASLA_PUBLIC_URL else None
 
-    from shares import services
+    from shares import outage, services
     from shares.server.supervisor import Supervisor, SupervisorError, worker_command
 
+    outage.require()
     services.ensure_database()
     sockets = _bind_all(binds, workers)
     metrics_dir = _metrics_dir()

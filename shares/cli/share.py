@@ -10,7 +10,7 @@ from pathlib import Path
 
 from django.conf import settings
 
-from shares import identity, payloads, runtime, stun, tls_store, tokens
+from shares import identity, outage, payloads, runtime, stun, tls_store, tokens
 from shares.address_probe import url_hosts
 from shares.addresses import LOOPBACK_WARNING, loopback_only
 from shares.certificates import CertPair
@@ -198,6 +198,7 @@ def create_only(opts, minutes: float, max_downloads: int, pinned: "Pinned") -> i
     extra = {"served_by": "pasla serve", **_directory_fields(pinned)}
     token = tokens.mint()
     share_id = "dry-run"
+    outage.require()  # --dry-run too: the share would be recorded there
     if not opts.dry_run:
         from shares import services
 
@@ -274,6 +275,8 @@ def run(opts) -> int:
     path, identity = pinned.path, pinned.identity
     warn_left_out(pinned)
 
+    # Before a port is bound (and with --dry-run too): the share lives there.
+    outage.require()
     mode = "4" if opts.ipv4 else "6" if opts.ipv6 else "both"
     try:
         bound = listen.bind(port, mode)

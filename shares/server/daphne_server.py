@@ -33,6 +33,10 @@ log = logging.getLogger("pasla.server")
 # Bytes one send() syscall may move; Twisted's default of 128 KiB caps a
 # 1 MiB chunk at eight syscalls. Measured: roughly double the throughput.
 SEND_LIMIT = 1 << 20
+# How often a zero-copy response's end asks whether the client has every
+# byte: soon at first (a fast client is nearly there), then less often.
+DELIVERY_POLL_FIRST = 0.0002
+DELIVERY_POLL_MAX = 0.05
 
 
 @implementer(interfaces.IPushProducer)
@@ -315,9 +319,39 @@ class PaslaServer(Server):
             sender.stop()
             protocol.sender = None
 
+    async def wait_delivered(self, protocol, message):
+        """One `pasla.response.delivered` message: returns once every byte
+        written so far has gone out to the client (then calls
+        message["arrived"]), or the client has left, or stalled for the stall
+        timeout (cut, as a stalled send is)."""
+        details = self.connections.get(protocol)
+        if details is None or details.get("disconnected") or protocol.finished or protocol.channel is None:
+            return
+        transport = zero_copy.plain_tcp_transport(protocol.channel.transport)
+        if transport is None:
+            raise ValueError("pasla.response.delivered needs plain TCP")
+        left = zero_copy.unsent(transport) if protocol.startedWriting else 0
+        delay, moved_at = DELIVERY_POLL_FIRST, asyncio.get_running_loop().time()
+        while left > 0:
+            await asyncio.sleep(delay)
+            if details.get("disconnected") or transport.disconnecting or transport.disconnected:
+                return
+            now, before, left = asyncio.get_running_loop().time(), left, zero_copy.unsent(transport)
+            if left < before:
+                moved_at = now
+            elif now - moved_at >= self.stall_timeout:
+                log.info("transfer stalled for %ss, closing the connection", self.stall_timeout)
+                transport.abortConnection()
+                return
+            delay = min(delay * 1.25, DELIVERY_POLL_MAX)
+        message["arrived"]()
+
     async def handle_reply(self, protocol, message):
         if message.get("type") == zero_copy.MESSAGE:
             await self.send_file(protocol, message)
+            return
+        if message.get("type") == zero_copy.DELIVERED:
+            await self.wait_delivered(protocol, message)
             return
         await super().handle_reply(protocol, message)
         if message.get("type") != "http.response.body" or not message.get("more_body"):

@@ -11,6 +11,8 @@ import logging
 
 from twisted.internet import task
 
+from shares import outage
+
 log = logging.getLogger("pasla")
 
 
@@ -59,5 +61,7 @@ class OffLoop:
         self.done(future)
 
     def _warn(self, future) -> None:
-        if future.exception() is not None:
-            log.warning("could not %s: %s", self.what, future.exception())
+        exc = future.exception()
+        # A database or cache outage is logged once, by shares/outage.py.
+        if exc is not None and not outage.note_failure(exc):
+            log.warning("could not %s: %s", self.what, exc)

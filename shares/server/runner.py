@@ -10,11 +10,13 @@ import logging
 import signal
 import time
 
-from shares import leases, services
+from shares import leases, outage, services
 
 log = logging.getLogger("pasla")
 
 WATCH_INTERVAL = 0.5
+# While the database or cache is away, how often to ask whether it is back.
+OUTAGE_PROBE_INTERVAL = 1.0
 DRAIN_POLL = 0.2
 PROGRESS_INTERVAL = 1.0
 
@@ -71,10 +73,12 @@ class ShareRunner:
         self._settler = OffLoop(self._settle, self._checked)
         self._flusher = OffLoop(services.record_progress, what="record download progress")
         self._renewer = OffLoop(leases.renew_and_reap, what="renew this worker's lease")
+        self._prober = OffLoop(outage.outages.probe, what="probe the database and cache")
         self._timers = {
             "watch": Every(WATCH_INTERVAL, self._check),
             "progress": Every(PROGRESS_INTERVAL, self._flush_progress),
-            "lease": Every(leases.RENEW_EVERY, self._renewer.submit, now=True),
+            "lease": Every(leases.renew_every(), self._renewer.submit, now=True),
+            "outage": Every(OUTAGE_PROBE_INTERVAL, self._probe_outages),
         }
         if self.on_tick:
             self._timers["tick"] = Every(1.0, self._on_tick)
@@ -106,6 +110,10 @@ class ShareRunner:
         if due:
             self._flusher.submit(due)
 
+    def _probe_outages(self):
+        if outage.outages.down():
+            self._prober.submit()
+
     def _on_tick(self):
         try:
             self.on_tick(self)
@@ -128,13 +136,22 @@ class ShareRunner:
 
     def _settle(self):
         """The watchdog's question, asked off the loop: has the share ended?"""
-        return services.settle(self.share_id)
+        state = services.settle(self.share_id)
+        if state == "dead" and services.reclaim(self.share_id):
+            log.warning(
+                "share %s was recorded as dead while this server could not renew its lease "
+                "(suspended, or cut off from the database): serving it again",
+                self.share_id,
+            )
+            return None
+        return state
 
     def _checked(self, future):
         try:
             state = future.result()
-        except Exception:
-            log.exception("watchdog could not read the share")
+        except Exception as exc:
+            if not outage.note_failure(exc):
+                log.exception("watchdog could not read the share")
             return
         if state is not None:
             self._begin_end(state)

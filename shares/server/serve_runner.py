@@ -11,7 +11,7 @@ through Redis; the heartbeat keeps this worker's entry alive there.
 import logging
 import signal
 
-from shares import services
+from shares import outage, services
 from shares.server.runner import ShareRunner
 from shares.server.shared_caps import HEARTBEAT_SECONDS
 
@@ -26,6 +26,14 @@ class ServeRunner(ShareRunner):
 
     def __init__(self, listeners, limits, *, shared=None, on_ready=None):
         super().__init__(None, listeners, limits, on_ready=on_ready, shared=shared)
+
+    def run(self) -> int:
+        try:
+            return super().run()
+        finally:
+            if self.shared is not None:
+                # A clean exit leaves nothing behind in Redis.
+                self.shared.forget()
 
     def _ready(self):
         from shares.server.periodic import Every, OffLoop
@@ -55,5 +63,6 @@ class ServeRunner(ShareRunner):
         try:
             for share_id in future.result():
                 log.info("share %s ended: exhausted", share_id)
-        except Exception:
-            log.exception("watchdog could not read the shares")
+        except Exception as exc:
+            if not outage.note_failure(exc):
+                log.exception("watchdog could not read the shares")

@@ -16,7 +16,8 @@ than refusing everyone; after a failure Redis is left alone for
 RETRY_SECONDS, so a dead Redis costs the reactor one timeout per interval,
 not one per connection. The heartbeat rewrites the worker's hash from the
 guard's own truth, so a release lost to a Redis hiccup heals within
-HEARTBEAT_SECONDS.
+HEARTBEAT_SECONDS. Every key expires (2 x TTL_SECONDS after the last
+heartbeat), and a worker that exits cleanly removes its own at once.
 """
 
 import logging
@@ -41,6 +42,7 @@ for _, dead in ipairs(redis.call('ZRANGEBYSCORE', registry, '-inf', now)) do
 end
 redis.call('ZREMRANGEBYSCORE', registry, '-inf', now)
 redis.call('ZADD', registry, now + ttl, own)
+redis.call('EXPIRE', registry, math.ceil(ttl * 2))
 local total, mine = 0, 0
 for _, worker in ipairs(redis.call('ZRANGE', registry, 0, -1)) do
   local counts = redis.call('HMGET', worker, '*', ip)
@@ -128,6 +130,8 @@ class SharedConnectionCounts:
         def beat():
             pipe = self.client.pipeline(transaction=True)
             pipe.zadd(self.registry, {self.own: self.clock() + TTL_SECONDS})
+            # The registry outlives no server: once no worker beats, it expires.
+            pipe.expire(self.registry, int(TTL_SECONDS * 2))
             if counts is not None:
                 pipe.delete(self.own)
                 live = {ip: n for ip, n in counts.items() if n > 0}
@@ -139,7 +143,9 @@ class SharedConnectionCounts:
         self._call("heartbeat", beat)
 
     def forget(self) -> None:
-        """This worker is gone (its supervisor says so): drop its counts now."""
+        """This worker is gone (its supervisor says so, or it exits cleanly):
+        drop its counts now; the last worker's leaving empties the registry,
+        which Redis then deletes."""
 
         def drop():
             pipe = self.client.pipeline()

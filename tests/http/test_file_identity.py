@@ -1,5 +1,7 @@
 """The served file is pinned at start; a changed file is never served."""
 
+import base64
+import hashlib
 import http.client
 import json
 import os
@@ -42,7 +44,7 @@ def touched(path):
     os.utime(path, (later, later))
 
 
-@pytest.mark.parametrize("change", [replaced, truncated, grown, deleted, symlink_swapped_in, touched])
+@pytest.mark.parametrize("change", [replaced, truncated, grown, symlink_swapped_in, touched])
 def test_a_changed_file_is_never_served(pasla, sample, change):
     served = pasla(sample, 1)
     assert served.request("HEAD")[0].status == 200
@@ -59,6 +61,19 @@ def test_a_changed_file_is_never_served(pasla, sample, change):
     assert "refusing to serve" in log
     assert str(sample.parent) not in log
     assert "Traceback" not in log
+
+
+@pytest.mark.parametrize("accept", ["*/*", "text/html"])
+def test_a_deleted_file_ends_the_share(pasla, sample, accept):
+    served = pasla(sample, 5)
+    deleted(sample)
+    resp, body = served.request("GET", headers={"Accept": accept})
+    assert resp.status == 410, (resp.status, body)
+    assert b"no longer there" in body and str(sample.parent).encode() not in body
+    assert served.wait(timeout=15) == 0  # its one share has ended: the server exits
+    assert served.share_row()["state"] == "gone"
+    log = served.stderr()
+    assert "ended: file gone" in log and str(sample.parent) not in log and "Traceback" not in log
 
 
 def test_a_file_that_shrinks_mid_transfer_is_broken_off(pasla, tmp_path):
@@ -80,3 +95,40 @@ def test_a_file_that_shrinks_mid_transfer_is_broken_off(pasla, tmp_path):
             raise ConnectionError("short body")
     served.wait_until(lambda: served.downloads()[0]["outcome"] == "failed")
     assert str(tmp_path) not in served.stderr()
+
+
+@pytest.mark.parametrize("size", [100 << 10, 3 << 20, (4 << 20) + 5])
+def test_a_file_rewritten_during_the_send_never_arrives_as_a_complete_response(pasla, tmp_path, size):
+    """Same size, new bytes, written in place while the (single or last)
+    zero-copy segment is on its way to a slow reader."""
+    path = tmp_path / "rewritten.bin"
+    path.write_bytes(os.urandom(size))
+    served = pasla(path, 1)
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16384)  # keep most of it queued at the server
+    sock.settimeout(30)
+    sock.connect(("127.0.0.1", served.port))
+    sock.sendall(f"GET {served.path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+    raw = b""
+    while b"\r\n\r\n" not in raw:
+        raw += sock.recv(4096)
+    head, _, body = raw.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200")
+    headers = dict(line.split(b": ", 1) for line in head.split(b"\r\n")[1:])
+    length = int(headers[b"Content-Length"])
+    digest = base64.b64decode(headers[b"Repr-Digest"].split(b"=:", 1)[1].rstrip(b":"))
+    while len(body) < 32 << 10:
+        body += sock.recv(4096)
+    with open(path, "r+b") as fh:
+        fh.write(os.urandom(size))
+    try:
+        while chunk := sock.recv(1 << 16):
+            body += chunk
+    except ConnectionResetError:
+        pass
+    finally:
+        sock.close()
+    assert hashlib.sha256(body).digest() != digest  # what arrived is not the file that was described
+    assert len(body) < length, "a mixed body arrived as a complete response"
+    served.wait_until(lambda: served.downloads()[0]["outcome"] == "failed")
+    assert "download 1 broken off: file changed during transfer" in served.stderr()

@@ -5,6 +5,8 @@ or a re-download of bytes already delivered, needs a new one.
 """
 
 import hashlib
+import http.client
+import json
 import os
 import subprocess
 import threading
@@ -200,3 +202,30 @@ def test_simultaneous_duplicate_downloads_of_one_client_each_take_a_slot(pasla, 
     row = served.share_row()
     assert (row["slots_used"], row["state"]) == (3, "exhausted")
     assert [s[3] for s in slots(served)] == [1, 1, 1]
+
+
+@pytest.mark.parametrize("attempt", range(4))
+def test_a_duplicate_download_that_may_not_send_a_byte_gets_a_410(pasla, sample, attempt):
+    """Two full GETs at once from one address on a single-use link: both
+    continue the one slot, and the second may not send the file again
+    (its re-send allowance is half the file). It gets a 410, not a 200
+    whose body never comes."""
+    served = pasla(sample, 5, "--single")
+
+    def fetch():
+        conn = served.connection()
+        try:
+            conn.request("GET", served.path)
+            resp = conn.getresponse()
+            try:
+                body = resp.read()
+            except (http.client.IncompleteRead, ConnectionError):
+                body = b"<cut>"
+            return resp.status, sha(body) if resp.status == 200 else json.loads(body)["error"]
+        finally:
+            conn.close()
+
+    results = sorted(in_parallel(fetch, [()] * 2), key=lambda r: r[0])
+    assert results == [(200, sha(sample.read_bytes())), (410, "gone")]
+    assert served.wait(timeout=15) == 0
+    assert served.share_row()["slots_used"] == 1

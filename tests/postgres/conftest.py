@@ -23,8 +23,9 @@ from datetime import UTC
 from pathlib import Path
 
 import pytest
+import redis
 
-from tests.conftest import MANAGE, PYTHON, ROOT, base_env, run_pasla
+from tests.conftest import MANAGE, PYTHON, ROOT, base_env, free_port, run_pasla, wait_until
 
 PG_HOST, PG_PORT, PG_USER = "127.0.0.1", 5432, "postgres"
 REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -294,3 +295,52 @@ def serve(tmp_path):
         log = server.stderr()
         for token in server.tokens:
             assert token not in log, "a share token appeared in the server log"
+
+
+@pytest.fixture
+def private_redis(tmp_path):
+    """A redis-server of this test's own on a free port: start(), stop(), url."""
+    port = free_port()
+    procs = []
+
+    class Redis:
+        url = f"redis://127.0.0.1:{port}/0"
+
+        def start(self):
+            proc = subprocess.Popen(
+                [
+                    "redis-server",
+                    "--port",
+                    str(port),
+                    "--bind",
+                    "127.0.0.1",
+                    "--save",
+                    "",
+                    "--appendonly",
+                    "no",
+                ],
+                cwd=tmp_path,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            procs.append(proc)
+            client = redis.Redis.from_url(self.url, socket_connect_timeout=0.2)
+            wait_until(lambda: _pings(client))
+
+        def stop(self):
+            proc = procs[-1]
+            proc.terminate()
+            proc.wait(timeout=10)
+
+    yield Redis()
+    for proc in procs:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=10)
+
+
+def _pings(client) -> bool:
+    try:
+        return client.ping()
+    except redis.exceptions.ConnectionError:
+        return False

@@ -10,6 +10,7 @@ ago (or just now, for the host that is still alive). The real servers and
 import json
 import signal
 import socket
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -64,7 +65,7 @@ def test_a_dead_hosts_download_is_closed_and_the_recipient_resumes(serve, backen
         listed = run_pasla(["list", "--json"], backend.data_dir, env=server.env)
         assert listed.returncode == 0, listed.stderr
     else:
-        # Any serving process reaps as it starts, then every RENEW_EVERY.
+        # Any serving process reaps as it starts, then every lease renewal.
         other = serve(backend, workers=1)
     wait_for_value(
         lambda: backend.query("select hostname, outcome from shares_download order by id"),
@@ -122,3 +123,55 @@ def test_a_server_holds_its_lease_while_it_runs_and_gives_it_back(pasla, backend
     served.signal(signal.SIGTERM)
     assert served.wait(timeout=15) == 0
     assert backend.query("select count(*) from shares_workerlease") == [(0,)]
+
+
+# Leases renewed every second: stale (reapable by the clock) after six.
+FAST_LEASES = {"PASLA_LEASE_RENEW_INTERVAL": "1"}
+STALE_SECONDS = 6
+
+
+@pytest.mark.parametrize("looking", ["pasla list", "only the servers"])
+def test_suspended_servers_on_one_host_do_not_bury_each_other(pasla, backend, tmp_path, looking):
+    env = {**backend.env, **FAST_LEASES}
+    files = []
+    for name in ("one.bin", "two.bin"):
+        path = tmp_path / name
+        path.write_bytes(name.encode() * 1000)
+        files.append(path)
+    servers = [pasla(path, 5, env=env) for path in files]
+    wait_for_value(lambda: backend.query("select count(*) from shares_workerlease"), [(2,)])
+    # The laptop sleeps for longer than a lease may go unrenewed.
+    for served in servers:
+        served.signal(signal.SIGSTOP)
+    try:
+        time.sleep(STALE_SECONDS + 2)
+        if looking == "pasla list":
+            listed = run_pasla(["list", "--json"], backend.data_dir, env=env)
+            assert listed.returncode == 0, listed.stderr
+            ids = {served.info["id"] for served in servers}
+            rows = json.loads(listed.stdout)
+            assert {(row["id"], row["state"]) for row in rows} == {(i, "live") for i in ids}
+    finally:
+        for served in servers:
+            served.signal(signal.SIGCONT)
+    # Awake again: each renews and reaps (and would bury the other by the clock).
+    time.sleep(3)
+    for served, path in zip(servers, files, strict=True):
+        assert served.proc.poll() is None, served.stderr()
+        resp, body = served.request()
+        assert (resp.status, body) == (200, path.read_bytes())
+        assert "stopped renewing" not in served.stderr()
+    assert sorted(backend.query("select state from shares_share")) == [("live",), ("live",)]
+
+
+def test_a_server_that_finds_its_share_buried_takes_it_back(pasla, backend, sample):
+    served = pasla(sample, 5, env={**backend.env, **FAST_LEASES})
+    # What another host's reaper writes after this one missed its renewals.
+    backend.execute("update shares_share set state = 'dead', ended_at = created_at")
+    backend.execute("delete from shares_workerlease")
+    wait_for_value(lambda: backend.query("select state, ended_at from shares_share"), [("live", None)])
+    assert "serving it again" in served.stderr()
+    resp, body = served.request()
+    assert (resp.status, body) == (200, sample.read_bytes())
+    assert served.proc.poll() is None
+    wait_for_value(lambda: backend.query("select pid from shares_workerlease"), [(served.proc.pid,)])

@@ -44,9 +44,11 @@ def test_health_and_metrics_for_loopback_only(pasla, sample, backend):
         assert b"pasla_" not in body and b"database" not in body
 
 
-def test_health_says_503_when_the_cache_is_unreachable(pasla, sample):
-    # Nothing listens on port 1: the connection is refused at once.
-    served = pasla(sample, 5, env={"CACHE_URL": "redis://127.0.0.1:1/0"})
+def test_health_says_503_when_the_cache_is_unreachable(pasla, sample, private_redis):
+    private_redis.start()
+    served = pasla(sample, 5, env={"CACHE_URL": private_redis.url})
+    # Gone after the start (an unreachable cache at start is exit 1).
+    private_redis.stop()
     resp, body = served.request("GET", "/healthz")
     assert resp.status == 503
     assert json.loads(body) == {"status": "unavailable", "database": "ok", "cache": "unreachable"}

@@ -1,13 +1,16 @@
 """SharedConnectionCounts against the real Redis: the connection caps of
-several workers, a dead worker's counts, and a Redis that does not answer."""
+several workers, a dead worker's counts, a Redis that does not answer, and
+what a stopped server leaves there (nothing)."""
 
 import secrets
+import signal
 import time
 
 import pytest
 import redis
 
 from shares.server.shared_caps import RETRY_SECONDS, TTL_SECONDS, SharedConnectionCounts
+from tests.conftest import wait_until
 from tests.postgres.conftest import REDIS_URL, require_services
 
 
@@ -74,3 +77,17 @@ def test_an_unreachable_redis_falls_back_without_stalling_every_connection():
         counts.release("10.0.0.1")
     # Left alone for RETRY_SECONDS: no connection attempt at all meanwhile.
     assert time.monotonic() - started < 0.05 < RETRY_SECONDS
+
+
+@pytest.mark.postgres
+def test_a_stopped_server_leaves_no_connection_keys_behind(serve, postgres):
+    server = serve(postgres, workers=2)
+    client = redis.Redis.from_url(REDIS_URL)
+    wait_until(lambda: any(k.endswith(":pasla:conn:workers") for k in postgres.redis_keys()))
+    conn_keys = [k for k in postgres.redis_keys() if ":pasla:conn:" in k]
+    # While it runs, every key it keeps would expire on its own if it died.
+    ttls = {key: client.ttl(key) for key in conn_keys}
+    assert all(0 < ttl <= 2 * TTL_SECONDS for ttl in ttls.values()), ttls
+    server.proc.send_signal(signal.SIGTERM)
+    assert server.proc.wait(timeout=30) == 0
+    assert [k for k in postgres.redis_keys() if ":pasla:conn:" in k] == []

@@ -29,7 +29,7 @@ ZERO_MEANS_SOMETHING = {"PASLA_RESUME_OVERLAP", "PASLA_DRAIN_TIMEOUT", "PASLA_ZE
 SWITCHES = {"PASLA_ZERO_COPY"}
 # Not the reference tool's, and meaningless past its own bound.
 BOUNDED = {"PASLA_IPV6_PREFIX"}
-SECONDS = {name for name in NAMES if name.endswith(("_TIMEOUT", "_WINDOW"))}
+SECONDS = {name for name in NAMES if name.endswith(("_TIMEOUT", "_WINDOW", "_INTERVAL"))}
 
 
 def attribute(name: str) -> str:

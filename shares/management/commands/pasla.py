@@ -9,6 +9,7 @@ import sys
 
 from django.core.management.base import BaseCommand
 
+from shares import outage
 from shares.cli.parser import CliError, fail, parse, share_parser
 
 
@@ -42,3 +43,11 @@ def main(argv: list[str]) -> int:
         return manage.run(name, opts)
     except CliError as exc:
         return fail(str(exc))
+    except outage.Unavailable as exc:
+        return fail(str(exc))
+    except Exception as exc:
+        # A database or cache that goes away after the start check: still one line.
+        kind = outage.failure_kind(exc)
+        if kind is None:
+            raise
+        return fail(f"lost the {kind}: {outage.reason(exc)}")
