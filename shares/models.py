@@ -28,6 +28,8 @@ class Share(models.Model):
         # Its server process was found gone (killed hard, machine crashed)
         # by `pasla list`, `stop`, or the admin.
         DEAD = "dead"
+        # Its row no longer matched its seal (edited outside pasla): refused for good.
+        BROKEN = "broken"
 
     class Kind(models.TextChoices):
         FILE = "file"
@@ -69,6 +71,8 @@ class Share(models.Model):
     scheme = models.CharField(max_length=5, default="http")
     cert_fingerprint = models.CharField(max_length=200, blank=True)
     options = models.JSONField(default=dict, blank=True)
+    # HMAC of the serving facts under a key from SECRET_KEY (shares/row_seal.py).
+    seal = models.CharField(max_length=64, blank=True, editable=False)
 
     objects = ShareQuerySet.as_manager()
 
