@@ -39,6 +39,9 @@ class Limits:
     # them the login form answers 429 without looking at the password.
     admin_login_attempts: int = 10
     admin_login_window: float = 900.0
+    # Ended shares older than this many days are deleted, with their history,
+    # by whichever server's background task gets there first; 0 keeps them.
+    purge_after_days: float = 30.0
 
 
 # (minimum, maximum) for each field; values outside are a configuration error.
@@ -62,6 +65,7 @@ BOUNDS = {
     "zero_copy": (0, 1),
     "admin_login_attempts": (1, 10_000),
     "admin_login_window": (1, 86_400),
+    "purge_after_days": (0, 36_500),
 }
 
 

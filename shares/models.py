@@ -241,3 +241,13 @@ class WorkerLease(models.Model):
 
     def __str__(self) -> str:
         return self.worker
+
+
+class Chore(models.Model):
+    """A periodic job every server on the database shares: when it last ran (shares/chores.py)."""
+
+    name = models.CharField(max_length=40, primary_key=True)
+    ran_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.name} at {self.ran_at:%Y-%m-%d %H:%M}"
