@@ -50,6 +50,9 @@ class Limits:
     # lease is reaped after six missed ones. Every host sharing a database
     # must use the same value.
     lease_renew_interval: float = 20.0
+    # Ended shares older than this many days are deleted, with their history,
+    # by whichever server's background task gets there first; 0 keeps them.
+    purge_after_days: float = 30.0
 
 
 YEAR = 365 * 24 * 3600  # no share outlives a year, so no timeout needs to
@@ -60,7 +63,7 @@ MANY = 10**9  # more connections, requests or rows than one machine will see
 class Rule:
     """How one field is read: its unit, whether 0 means something, its effective range."""
 
-    unit: str  # "seconds", "count", "bytes" or "switch"
+    unit: str  # "seconds", "days", "count", "bytes" or "switch"
     zero_ok: bool = False
     floor: float = 0  # smaller accepted values act as this
     ceiling: float = MANY  # larger accepted values act as this
@@ -95,6 +98,8 @@ RULES = {
     # Bits of an IPv6 address that name one client (a host owns its /64).
     "ipv6_prefix": Rule("count", meaningful_max=128),
     "lease_renew_interval": SECONDS,
+    # A century is "keep them"; more would overflow the date arithmetic.
+    "purge_after_days": Rule("days", zero_ok=True, ceiling=36500),
 }
 
 _SHOWN = 40  # characters of a refused value quoted back
@@ -106,8 +111,8 @@ def _expected(rule: Rule) -> str:
     if rule.meaningful_max is not None:
         return f"a whole number up to {rule.meaningful_max}, above 0"
     what = (
-        "a number of seconds (digits, optionally with one '.')"
-        if rule.unit == "seconds"
+        f"a number of {rule.unit} (digits, optionally with one '.')"
+        if rule.unit in ("seconds", "days")
         else "a whole number"
     )
     return f"{what}, 0 or more" if rule.zero_ok else f"{what} above 0"

@@ -30,6 +30,8 @@ class Share(models.Model):
         DEAD = "dead"
         # The shared file was deleted (found by a request): nothing to serve.
         GONE = "gone", "file gone"
+        # Its row no longer matched its seal (edited outside pasla): refused for good.
+        BROKEN = "broken"
 
     class Kind(models.TextChoices):
         FILE = "file"
@@ -71,6 +73,8 @@ class Share(models.Model):
     scheme = models.CharField(max_length=5, default="http")
     cert_fingerprint = models.CharField(max_length=200, blank=True)
     options = models.JSONField(default=dict, blank=True)
+    # HMAC of the serving facts under a key from SECRET_KEY (shares/row_seal.py).
+    seal = models.CharField(max_length=64, blank=True, editable=False)
 
     objects = ShareQuerySet.as_manager()
 
@@ -261,3 +265,13 @@ class AdminLoginCount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.ip} ({self.count})"
+
+
+class Chore(models.Model):
+    """A periodic job every server on the database shares: when it last ran (shares/chores.py)."""
+
+    name = models.CharField(max_length=40, primary_key=True)
+    ran_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.name} at {self.ran_at:%Y-%m-%d %H:%M}"

@@ -14,7 +14,7 @@ from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from shares import download_rows, payloads, processes, ranges, runtime, slots, tokens
+from shares import download_rows, payloads, processes, ranges, row_seal, runtime, slots, tokens
 from shares.models import Download, Share
 
 log = logging.getLogger("pasla")
@@ -58,6 +58,15 @@ def _migrate_if_needed() -> None:
     targets = executor.loader.graph.leaf_nodes()
     if executor.migration_plan(targets):
         call_command("migrate", verbosity=0, interactive=False)
+
+
+@functools.lru_cache(maxsize=2)
+def _seal_key(secret_key: str) -> bytes:
+    return row_seal.derive_key(secret_key)
+
+
+def seal_key() -> bytes:
+    return _seal_key(settings.SECRET_KEY)
 
 
 @dataclass
@@ -111,6 +120,7 @@ def create_share(
             cert_fingerprint=cert_fingerprint,
             options=options or {},
         )
+        share.seal = row_seal.seal(seal_key(), share)
         try:
             with transaction.atomic():
                 share.save(force_insert=True)
@@ -204,6 +214,26 @@ def payload_intact(share: Share) -> bool:
     return True
 
 
+def seal_holds(share: Share) -> bool:
+    """Whether a share may go on to be served: its row is the one pasla sealed.
+
+    Checked before any file is opened. A row that ended is refused anyway
+    without opening anything, so only a share that would be served is judged;
+    one that fails is ended as broken, and stays refused with a 500.
+    """
+    if share.state == Share.State.BROKEN:
+        return False
+    if not share.is_live or row_seal.intact(seal_key(), share):
+        return True
+    log.error(
+        "share %s: refusing to serve, its database row does not match its seal "
+        "(edited outside pasla, or SECRET_KEY changed); marked broken",
+        share.id,
+    )
+    share.end(Share.State.BROKEN)
+    return False
+
+
 def open_download(token: str, name: str, scope, *, wants_page, **request) -> Outcome:
     """The whole database side of a download request, in one thread hop.
 
@@ -216,6 +246,8 @@ def open_download(token: str, name: str, scope, *, wants_page, **request) -> Out
         share = find_share(token, name, scope)
         if share is None:
             return Outcome(404)
+        if not seal_holds(share):
+            return Outcome(500, share, reason=Share.State.BROKEN)
         if wants_page(share):
             return Outcome(0, share)
         return prepare_download(share, **request)
@@ -504,6 +536,12 @@ def extension_limit(share: Share):
     return limit
 
 
+def _refuse_to_reseal_a_broken_row(current: Share) -> None:
+    """An operator action re-seals the row: never over facts someone else wrote."""
+    if not row_seal.intact(seal_key(), current):
+        raise OperatorError(f"share {current.id}: its database row does not match its seal; not changed")
+
+
 def extend(share: Share, minutes: float) -> Share:
     """Give a live share more time; OperatorError if it is over or would outlive its limits."""
     from shares.durations import MAX_MINUTES
@@ -514,19 +552,20 @@ def extend(share: Share, minutes: float) -> Share:
         current = Share.objects.select_for_update().get(pk=share.pk)
         if not current.is_live:
             raise OperatorError(f"share {current.id} is {current.effective_state}, not live")
+        _refuse_to_reseal_a_broken_row(current)
         new_expiry = current.expires_at + timedelta(minutes=minutes)
         limit = extension_limit(current)
         if new_expiry > limit:
             raise OperatorError(f"share {current.id} cannot live past {limit:%Y-%m-%d %H:%M} UTC")
-        Share.objects.filter(pk=current.pk).update(expires_at=new_expiry)
-    share.expires_at = new_expiry
+        current.expires_at = new_expiry
+        current.seal = row_seal.seal(seal_key(), current)
+        Share.objects.filter(pk=current.pk).update(expires_at=new_expiry, seal=current.seal)
+    share.expires_at, share.seal = new_expiry, current.seal
     return share
 
 
 def add_downloads(share: Share, count: int) -> Share:
     """Raise a capped share's cap by `count` (an unlimited share stays unlimited)."""
-    from django.db.models import F
-
     from shares.durations import MAX_DOWNLOADS
 
     if not (0 < count <= MAX_DOWNLOADS):
@@ -535,11 +574,14 @@ def add_downloads(share: Share, count: int) -> Share:
         current = Share.objects.select_for_update().get(pk=share.pk)
         if not current.is_live:
             raise OperatorError(f"share {current.id} is {current.effective_state}, not live")
+        _refuse_to_reseal_a_broken_row(current)
         if not current.is_capped:
             raise OperatorError(f"share {current.id} has no cap to raise")
         if current.max_downloads + count > MAX_DOWNLOADS:
             raise OperatorError(f"the cap cannot exceed {MAX_DOWNLOADS}")
-        Share.objects.filter(pk=current.pk).update(max_downloads=F("max_downloads") + count)
+        current.max_downloads += count
+        current.seal = row_seal.seal(seal_key(), current)
+        Share.objects.filter(pk=current.pk).update(max_downloads=current.max_downloads, seal=current.seal)
     share.refresh_from_db()
     return share
 

@@ -220,7 +220,8 @@ def stop_parser() -> Parser:
 def purge_parser() -> Parser:
     p = Parser(
         prog="manage.py pasla purge",
-        description="Delete ended shares and their download history.",
+        description="Delete ended shares and their download history. Running servers also do this "
+        "hourly for shares that ended more than PASLA_PURGE_AFTER_DAYS (default 30) days ago.",
     )
     p.add_argument(
         "--older-than",

@@ -6,11 +6,12 @@ admin), so no side channel is needed.
 """
 
 import asyncio
+import functools
 import logging
 import signal
 import time
 
-from shares import leases, outage, services
+from shares import chores, leases, outage, services
 
 log = logging.getLogger("pasla")
 
@@ -80,6 +81,10 @@ class ShareRunner:
             "lease": Every(leases.renew_every(), self._renewer.submit, now=True),
             "outage": Every(OUTAGE_PROBE_INTERVAL, self._probe_outages),
         }
+        if self.limits.purge_after_days > 0:
+            self._purger = OffLoop(chores.purge_if_due, what="purge old shares")
+            purge = functools.partial(self._purger.submit, self.limits.purge_after_days)
+            self._timers["purge"] = Every(chores.PURGE_ASK_SECONDS, purge, now=True)
         if self.on_tick:
             self._timers["tick"] = Every(1.0, self._on_tick)
         closed = leases.take()

@@ -24,12 +24,17 @@ SHARED = {
     "PASLA_MAX_TRACKED_IPS",
     "PASLA_CHUNK_SIZE",
 }
-# Where 0 is documented: no re-sent bytes, no drain, no sendfile.
-ZERO_MEANS_SOMETHING = {"PASLA_RESUME_OVERLAP", "PASLA_DRAIN_TIMEOUT", "PASLA_ZERO_COPY"}
+# Where 0 is documented: no re-sent bytes, no drain, no sendfile, no purge.
+ZERO_MEANS_SOMETHING = {
+    "PASLA_RESUME_OVERLAP",
+    "PASLA_DRAIN_TIMEOUT",
+    "PASLA_ZERO_COPY",
+    "PASLA_PURGE_AFTER_DAYS",
+}
 SWITCHES = {"PASLA_ZERO_COPY"}
 # Not the reference tool's, and meaningless past its own bound.
-BOUNDED = {"PASLA_IPV6_PREFIX"}
-SECONDS = {name for name in NAMES if name.endswith(("_TIMEOUT", "_WINDOW", "_INTERVAL"))}
+BOUNDED = {"PASLA_IPV6_PREFIX", "PASLA_PURGE_AFTER_DAYS"}
+SECONDS = {name for name in NAMES if name.endswith(("_TIMEOUT", "_WINDOW", "_INTERVAL", "_DAYS"))}
 
 
 def attribute(name: str) -> str:
@@ -157,3 +162,7 @@ def test_ipv6_prefix_is_a_number_of_bits(raw, accepted):
             limits_from_env({"PASLA_IPV6_PREFIX": raw})
     else:
         assert limits_from_env({"PASLA_IPV6_PREFIX": raw}).ipv6_prefix == accepted
+
+
+def test_a_huge_purge_age_keeps_shares_for_a_century():
+    assert limits_from_env({"PASLA_PURGE_AFTER_DAYS": "9" * 400}).purge_after_days == 36500
