@@ -78,7 +78,7 @@ class ZeroCopyResponse(TransferResponse):
 
 
 def zero_copy_allowed(request, source) -> bool:
-    """The server offered zero copy (plain TCP) and the body is a file as it is on disk."""
+    """The server offered to send file ranges itself (plain TCP or TLS) and the body is a file on disk."""
     extensions = request.scope.get("extensions") or {}
     return SENDFILE_EXTENSION in extensions and isinstance(source, payloads.FileSource)
 
@@ -174,7 +174,7 @@ async def download(request, token: str, name: str):
             body=outcome.body,
         )
         if outcome.body is None and zero_copy_allowed(request, outcome.source):
-            log.debug("share %s: download %s goes out by sendfile", share.id, outcome.download_id)
+            log.debug("share %s: download %s goes out as server-sent ranges", share.id, outcome.download_id)
             response = ZeroCopyResponse(status=outcome.status)
             response.streaming_content = transfer.zero_copy_body(response)
         else:
