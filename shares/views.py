@@ -9,7 +9,7 @@ from django.conf import settings
 from django.http import HttpResponse, StreamingHttpResponse
 from django.utils.http import content_disposition_header
 
-from shares import landing, offload, payloads, ranges, responses, runtime, services
+from shares import client_auth, landing, offload, payloads, ranges, responses, runtime, services
 from shares.negotiation import prefers_html
 from shares.sendfile_plan import EXTENSION as SENDFILE_EXTENSION
 from shares.streaming import Transfer
@@ -120,6 +120,7 @@ async def download(request, token: str, name: str):
         if_range=request.headers.get("If-Range"),
         client_ip=request.client_ip,
         user_agent=request.headers.get("User-Agent", ""),
+        client_cert=client_auth.fingerprint_of(request.scope),
     )
     try:
         # Shielded: a client that leaves now must not strand a claimed slot.

@@ -23,8 +23,8 @@ from twisted.logger import globalLogBeginner
 from twisted.web import http
 from zope.interface import implementer
 
-from shares import client_gone
-from shares.server import guards, tls_sender, zero_copy
+from shares import client_auth, client_gone
+from shares.server import guards, tls, tls_sender, zero_copy
 
 log = logging.getLogger("pasla.server")
 
@@ -272,6 +272,9 @@ class PaslaServer(Server):
         channel = getattr(protocol, "channel", None)
         if self.zero_copy_sends and file_sender_for(getattr(channel, "transport", None)) is not None:
             extensions[zero_copy.EXTENSION] = {}
+        tls_layer = tls_sender.tls_layer(getattr(channel, "transport", None))
+        if tls_layer is not None and (client := tls.client_fingerprint(tls_layer)):
+            extensions[client_auth.EXTENSION] = {"sha256": client}
         # The application hears of a lost connection from us, directly.
         protocol.leave_notice = extensions[client_gone.EXTENSION] = client_gone.LeaveNotice()
         return super().create_application(protocol, {**scope, "extensions": extensions})

@@ -30,7 +30,8 @@ from twisted.protocols.tls import BufferingTLSTransport, TLSMemoryBIOFactory
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
-from shares.certificates import CertificateError, CertPair
+from shares import client_auth
+from shares.certificates import CertificateError, CertPair, fingerprint
 
 # TLS 1.2 suites: forward-secret key exchange and AEAD only (no CBC, no
 # static RSA, no DHE), AES-128-GCM first as the cheapest per byte with AES
@@ -156,8 +157,10 @@ class PaslaTLSFactory(TLSMemoryBIOFactory):
     protocol = PaslaTLS
 
 
-def server_context(pair: CertPair) -> ServerTLS:
+def server_context(pair: CertPair, clients: client_auth.ClientAuth | None = None) -> ServerTLS:
     """Build and check the server context now, so a bad pair fails before serving."""
+    if clients is not None and clients.ca_file is not None:
+        client_auth.load_ca(clients.ca_file)  # a readable line for a bad file, before OpenSSL's
     try:
         context = SSL.Context(SSL.TLS_SERVER_METHOD)
         context.set_min_proto_version(SSL.TLS1_2_VERSION)
@@ -174,9 +177,36 @@ def server_context(pair: CertPair) -> ServerTLS:
             context.add_extra_chain_cert(extra)
         context.use_privatekey(pair.key)
         context.check_privatekey()
+        if clients is not None and clients.enabled:
+            require_client_certificates(context, clients)
     except (SSL.Error, TypeError, ValueError) as exc:
         raise CertificateError(f"OpenSSL refuses this certificate/key: {_openssl_reason(exc)}") from None
     return ServerTLS(context)
+
+
+def require_client_certificates(context: SSL.Context, clients: client_auth.ClientAuth) -> None:
+    """Mutual TLS: a client without an acceptable certificate fails the handshake."""
+    if clients.ca_file is not None:
+        context.load_verify_locations(clients.ca_file.encode())
+        context.load_client_ca(clients.ca_file.encode())  # names the CA to the client
+
+    def verify(connection, certificate, errno, depth, ok) -> bool:
+        leaf = fingerprint(certificate.to_cryptography()) if depth == 0 and clients.pins else None
+        return client_auth.accepts(clients, chain_ok=bool(ok), depth=depth, leaf_fingerprint=leaf)
+
+    context.set_verify(SSL.VERIFY_PEER | SSL.VERIFY_FAIL_IF_NO_PEER_CERT, verify)
+    # Resumed sessions carry the client's certificate; OpenSSL resumes them
+    # only under a session id context once clients are verified.
+    context.set_session_id(b"pasla")
+
+
+def client_fingerprint(tls) -> str | None:
+    """SHA-256 of the certificate the client of this PaslaTLS connection presented, if any."""
+    known = getattr(tls, "pasla_client_cert", False)
+    if known is False:
+        cert = tls.getHandle().get_peer_certificate(as_cryptography=True)
+        known = tls.pasla_client_cert = fingerprint(cert) if cert is not None else None
+    return known
 
 
 def _openssl_reason(exc: Exception) -> str:
