@@ -26,6 +26,7 @@ try:  # pyOpenSSL's own OpenSSL binding: a BIO read into a buffer we keep
 except ImportError:  # pragma: no cover - another pyOpenSSL layout
     _ffi = _lib = None
 from twisted.internet.interfaces import IOpenSSLServerConnectionCreator
+from twisted.protocols.policies import ProtocolWrapper
 from twisted.protocols.tls import BufferingTLSTransport, TLSMemoryBIOFactory
 from twisted.python.failure import Failure
 from zope.interface import implementer
@@ -151,6 +152,30 @@ class PaslaTLS(BufferingTLSTransport):
             self.transport.write(parts[0])
         elif parts:
             self.transport.writeSequence(parts)
+        if parts:
+            self._write_through()
+
+    def _write_through(self):
+        """Hand the ciphertext to the socket now rather than at the next writable event.
+
+        Twisted only queues a write and waits for epoll to report the socket
+        writable, which it nearly always is: each handshake flight, the
+        session tickets and the response each waited a loop iteration and two
+        more system calls. Not while a file sender owns the socket's writes
+        (it keeps the order itself); what the socket does not take, or an
+        error, is left to the reactor as before.
+        """
+        tcp = self.transport
+        while isinstance(tcp, ProtocolWrapper) and tcp.__dict__.get("transport") is not None:
+            tcp = tcp.__dict__["transport"]
+        if (
+            not hasattr(tcp, "doWrite")
+            or "doWrite" in tcp.__dict__
+            or getattr(tcp, "disconnecting", True)
+            or getattr(tcp, "disconnected", True)
+        ):
+            return
+        tcp.doWrite()
 
 
 class PaslaTLSFactory(TLSMemoryBIOFactory):
