@@ -88,6 +88,11 @@ def drain(connection: SSL.Connection) -> list[bytes]:
     return parts
 
 
+# Plaintext one SSL_write of a file piece gets: a memory BIO keeps the
+# capacity of the most it ever held, for the connection's whole life.
+ENCRYPT_STEP = 64 << 10
+
+
 class CiphertextBuffer:
     """One buffer, reused for every piece, that an outgoing memory BIO is read into.
 
@@ -101,18 +106,26 @@ class CiphertextBuffer:
         self.data = bytearray(size)
         self._target = _ffi.from_buffer(self.data) if _ffi is not None else None
 
-    def read(self, connection: SSL.Connection) -> list:
-        """What the BIO holds: a view of this buffer first, then any overflow as bytes."""
+    def encrypt(self, connection: SSL.Connection, plaintext: memoryview) -> list:
+        """`plaintext` through the connection, ENCRYPT_STEP at a time: its
+        ciphertext as a view of this buffer, then any overflow as bytes."""
         bio = getattr(connection, "_from_ssl", None)
-        if self._target is None or bio is None:
-            return drain(connection)
-        got = _lib.BIO_read(bio, self._target, len(self.data))
-        if got <= 0:
-            return drain(connection)
-        parts = [memoryview(self.data)[:got]]
-        if got == len(self.data):
-            parts.extend(drain(connection))
-        return parts
+        fast = self._target is not None and bio is not None
+        filled, overflow = 0, []
+        for start in range(0, len(plaintext), ENCRYPT_STEP):
+            step = plaintext[start : start + ENCRYPT_STEP]
+            done = 0
+            while done < len(step):  # one call unless partial writes are on
+                done += connection.send(step[done:])
+            room = len(self.data) - filled
+            if fast and not overflow and room > 0:
+                got = _lib.BIO_read(bio, self._target + filled, room)
+                filled += max(got, 0)
+                if 0 < got < room:
+                    continue  # a memory BIO hands over all it has: it is empty
+            overflow.extend(drain(connection))
+        head = [memoryview(self.data)[:filled]] if filled else []
+        return head + overflow
 
     def owns(self, part) -> bool:
         return isinstance(part, memoryview) and part.obj is self.data

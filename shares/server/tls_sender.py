@@ -15,15 +15,21 @@ produced it. Whatever TLS wrote through Twisted before (the response
 headers, a session ticket, an alert) goes first; ciphertext the sender
 holds goes before anything Twisted queued after it was made.
 
-Memory: a piece grows while the socket takes whole pieces at once and
-shrinks when it takes only part, so a slow reader holds at most a small
-piece of ciphertext, never a whole megabyte.
+Memory: a piece is as large as the room left in the socket's send buffer
+(SO_SNDBUF against SIOCOUTQ; 16-256 KiB), so the socket nearly always takes
+all of it. A slow reader holds at most a small remainder of ciphertext, and
+its memory BIO, which keeps the capacity of the largest piece it held, stays
+small too.
 
 Progress: the bytes reported are plaintext bytes whose ciphertext the
 kernel accepted, in proportion within a piece (so to within one TLS record).
 """
 
+import fcntl
 import os
+import socket
+import struct
+import termios
 
 from OpenSSL import SSL
 from twisted.internet import main
@@ -34,7 +40,9 @@ from shares.server.zero_copy import ClientGone, FileSender, twisted_pending
 
 MIN_PIECE = 16 << 10
 MAX_PIECE = 256 << 10
-FIRST_PIECE = 64 << 10
+# Where the send queue cannot be read (not Linux): a fixed piece.
+FALLBACK_PIECE = 64 << 10
+SIOCOUTQ = getattr(termios, "TIOCOUTQ", None)  # the same request number on Linux
 # Pieces one writable event may encrypt and send: bounds one event's time
 # on the loop when the socket keeps taking everything.
 PIECES_PER_EVENT = 8
@@ -62,9 +70,6 @@ class TLSFileSender(FileSender):
         super().__init__(transport, fd, offset, count, progress)
         self.tls = tls
         self.connection = tls.getHandle()
-        # The size that suited this connection so far: one sender serves one
-        # segment of the range, the next one starts where this one got to.
-        self.piece = getattr(tls, "pasla_piece", FIRST_PIECE)
         self._out = None  # parts of ciphertext the socket has not taken yet
         self._out_plain = 0  # plaintext bytes the piece's ciphertext carries
         self._out_size = 0  # bytes of that ciphertext
@@ -78,7 +83,6 @@ class TLSFileSender(FileSender):
         return super().start()
 
     def stop(self, error: Exception | None = None) -> None:
-        self.tls.pasla_piece = self.piece
         if self._out is not None:
             # Half a piece left: the TLS stream cannot go on from here, so
             # nothing else may be written on this connection.
@@ -88,7 +92,7 @@ class TLSFileSender(FileSender):
 
     def _writable(self):
         transport = self.transport
-        for _ in range(PIECES_PER_EVENT):
+        for turn in range(PIECES_PER_EVENT):
             if self._out is None:
                 if twisted_pending(transport):
                     why = type(transport).doWrite(transport)
@@ -104,11 +108,13 @@ class TLSFileSender(FileSender):
                 if self.remaining <= 0:
                     self.stop()
                     return None
-                problem = self._encrypt_next()
+                room = self._room()
+                if turn and room < MIN_PIECE:
+                    return None  # full enough: the next writable event goes on
+                problem = self._encrypt_next(max(MIN_PIECE, min(MAX_PIECE, room)))
                 if problem:
                     self.stop(ClientGone(problem))
                     return main.CONNECTION_LOST
-            fresh = self._out_sent == 0
             try:
                 sent = transport.socket.sendmsg(self._out)
             except (BlockingIOError, InterruptedError):
@@ -119,15 +125,24 @@ class TLSFileSender(FileSender):
             self._advance(sent)
             if self._out is not None:
                 self._out = [bytes(part) if _ciphertext.owns(part) else part for part in self._out]
-                # The socket is full: smaller pieces until it keeps up again.
-                self.piece = max(MIN_PIECE, self.piece // 2)
                 return None
-            if fresh:
-                self.piece = min(MAX_PIECE, self.piece * 2)
         return None
 
-    def _encrypt_next(self) -> str | None:
-        size = min(self.remaining, self.piece)
+    def _room(self) -> int:
+        """Bytes the socket's send buffer has room for, about."""
+        sock = self.transport.socket
+        if SIOCOUTQ is None:
+            return FALLBACK_PIECE
+        try:
+            size = sock.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF)
+            queued = struct.unpack("i", fcntl.ioctl(sock.fileno(), SIOCOUTQ, b"\0\0\0\0"))[0]
+        except OSError:
+            return FALLBACK_PIECE
+        # SO_SNDBUF counts the kernel's bookkeeping too: about half is data.
+        return size // 2 - queued
+
+    def _encrypt_next(self, piece: int) -> str | None:
+        size = min(self.remaining, piece)
         view = memoryview(_plaintext)[:size]
         try:
             got = os.preadv(self.fd, [view], self.offset)
@@ -135,13 +150,10 @@ class TLSFileSender(FileSender):
             return f"cannot read the file: {exc.strerror}"
         if got == 0:
             return "file ended early"
-        done = 0
         try:
-            while done < got:  # one call unless partial writes are on
-                done += self.connection.send(view[done:got])
+            self._out = _ciphertext.encrypt(self.connection, view[:got])
         except SSL.Error:
             return "TLS error"
-        self._out = _ciphertext.read(self.connection)
         self.offset += got
         self.remaining -= got
         self._out_plain, self._out_sent, self._out_reported = got, 0, 0
