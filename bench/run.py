@@ -1,6 +1,6 @@
 """The benchmark: pasla against another server on the same files, in one run.
 
-    .venv/bin/python bench/run.py [--quick] [--runs N] [--floor]
+    .venv/bin/python bench/run.py [--quick] [--runs N] [--floor] [--https]
         [--against 'python -m http.server --bind 127.0.0.1 --directory {dir} {port}']
 
 Our server is `manage.py pasla FILE --json -p 0`, one process per test file
@@ -13,7 +13,7 @@ these placeholders:
     {port}  a free TCP port picked by the bench
 
 Its URL is the first http:// URL it prints on stdout within a few seconds,
-else http://127.0.0.1:{port}/{name}. Runs alternate between the two servers
+else http://127.0.0.1:{port}/{name} (https:// with --https). Runs alternate between the two servers
 and every figure is the median of --runs rounds (5 by default). CPU and RSS
 are read from /proc for the server process only (utime+stime, VmRSS);
 clients are curl processes or one asyncio process of raw sockets.
@@ -28,6 +28,13 @@ success rate and p90 latency and the server's RSS growth for each.
 single-client run only: the file sent by os.sendfile with nothing else, so
 its CPU per GiB is the kernel's own cost of moving the bytes on this
 machine, which no server that sends the file itself goes below.
+
+--https runs every measurement over TLS: pasla serves with --https (an
+ephemeral certificate), the --against server must speak TLS too (e.g.
+bench/ssl_file_server.py), and every client skips certificate checks
+(curl -k). Time to first byte then includes the handshake of a new
+connection. The --floor server stays plain TCP: it is the cost of moving
+the bytes without any encryption.
 """
 
 import argparse
@@ -39,6 +46,7 @@ import select
 import shlex
 import signal
 import socket
+import ssl
 import statistics
 import subprocess
 import sys
@@ -56,6 +64,24 @@ MIB = 1 << 20
 GIB = 1 << 30
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 PAGE = os.sysconf("SC_PAGE_SIZE")
+
+# Set by --https: the client side of every measurement (no certificate checks).
+TLS: ssl.SSLContext | None = None
+
+
+def client_context() -> ssl.SSLContext:
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+def wrap(sock: socket.socket) -> socket.socket:
+    return TLS.wrap_socket(sock, server_hostname="127.0.0.1") if TLS is not None else sock
+
+
+def curl_tls(url: str) -> list[str]:
+    return ["-k"] if url.startswith("https:") else []
 
 
 # --- processes ------------------------------------------------------------------
@@ -145,7 +171,7 @@ def bench_env(data_dir: Path) -> dict:
     return env
 
 
-def start_pasla(files: list[Path], work: Path, extra_env: dict) -> Server:
+def start_pasla(files: list[Path], work: Path, extra_env: dict, https: bool = False) -> Server:
     import json
 
     server = Server("pasla")
@@ -154,7 +180,8 @@ def start_pasla(files: list[Path], work: Path, extra_env: dict) -> Server:
         data.mkdir(exist_ok=True)
         env = bench_env(data) | extra_env
         proc = subprocess.Popen(
-            [sys.executable, str(ROOT / "manage.py"), "pasla", str(path), "600", "0", "--json", "-p", "0"],
+            [sys.executable, str(ROOT / "manage.py"), "pasla", str(path), "600", "0", "--json", "-p", "0"]
+            + (["--https"] if https else []),
             cwd=ROOT,
             env=env,
             stdin=subprocess.DEVNULL,
@@ -172,7 +199,9 @@ def start_pasla(files: list[Path], work: Path, extra_env: dict) -> Server:
     return server
 
 
-def start_other(template: str, files: list[Path], directory: Path, work: Path, label="other") -> Server:
+def start_other(
+    template: str, files: list[Path], directory: Path, work: Path, label="other", scheme="http"
+) -> Server:
     server = Server(label)
     per_file = "{file}" in template
     groups = [[p] for p in files] if per_file else [files]
@@ -190,7 +219,7 @@ def start_other(template: str, files: list[Path], directory: Path, work: Path, l
         url = wait_for_url(proc, port, per_file)
         for path in group:
             server.procs[path.name] = proc
-            server.urls[path.name] = url or f"http://127.0.0.1:{port}/{urllib.parse.quote(path.name)}"
+            server.urls[path.name] = url or f"{scheme}://127.0.0.1:{port}/{urllib.parse.quote(path.name)}"
     return server
 
 
@@ -230,10 +259,13 @@ def wait_for_url(proc, port: int, per_file: bool, timeout: float = 15) -> str | 
 # --- clients ----------------------------------------------------------------------
 
 
+WRITE_OUT = "%{time_total} %{size_download} %{http_code}"
+
+
 def curl_get(url: str) -> tuple[float, int]:
     """(seconds, bytes) of one GET with curl to /dev/null."""
     out = subprocess.run(
-        ["curl", "-s", "-o", "/dev/null", "-w", "%{time_total} %{size_download} %{http_code}", url],
+        ["curl", "-s", *curl_tls(url), "-o", "/dev/null", "-w", WRITE_OUT, url],
         capture_output=True,
         text=True,
         check=True,
@@ -245,7 +277,7 @@ def curl_get(url: str) -> tuple[float, int]:
 
 def split_url(url: str) -> tuple[int, str]:
     parts = urllib.parse.urlsplit(url)
-    return parts.port or 80, parts.path
+    return parts.port or (443 if parts.scheme == "https" else 80), parts.path
 
 
 def request_bytes(url: str) -> bytes:
@@ -254,13 +286,14 @@ def request_bytes(url: str) -> bytes:
 
 
 def ttfb_samples(url: str, count: int) -> list[float]:
-    """Fresh connection per request; seconds from connect() to the first response byte."""
+    """Fresh connection per request; seconds from connect() to the first
+    response byte (with --https: the handshake included, no resumption)."""
     port, _ = split_url(url)
     raw = request_bytes(url)
     samples = []
     for _ in range(count):
         began = time.perf_counter()
-        with socket.create_connection(("127.0.0.1", port)) as sock:
+        with wrap(socket.create_connection(("127.0.0.1", port))) as sock:
             sock.sendall(raw)
             sock.recv(1)
             samples.append(time.perf_counter() - began)
@@ -276,12 +309,16 @@ async def _slow_client(port, raw, rate, size, sem, results, index, rcvbuf):
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
         sock.setblocking(False)
         await loop.sock_connect(sock, ("127.0.0.1", port))
+        reader, writer = await asyncio.open_connection(
+            sock=sock, ssl=TLS, server_hostname="127.0.0.1" if TLS else None, limit=1 << 16
+        )
     try:
-        await loop.sock_sendall(sock, raw)
+        writer.write(raw)
+        await writer.drain()
         got = 0
         head = b""
         while b"\r\n\r\n" not in head:
-            data = await loop.sock_recv(sock, 65536)
+            data = await reader.read(65536)
             if not data:
                 results[index] = -1
                 return
@@ -290,7 +327,7 @@ async def _slow_client(port, raw, rate, size, sem, results, index, rcvbuf):
         step = max(1, int(rate / 10))
         next_at = loop.time()
         while got < size:
-            data = await loop.sock_recv(sock, min(step, size - got))
+            data = await reader.read(min(step, size - got))
             if not data:
                 break
             got += len(data)
@@ -300,7 +337,7 @@ async def _slow_client(port, raw, rate, size, sem, results, index, rcvbuf):
                 await asyncio.sleep(delay)
         results[index] = got
     finally:
-        sock.close()
+        writer.transport.abort()
 
 
 async def _slow_clients(url, clients, rate, size, rcvbuf):
@@ -324,6 +361,7 @@ def slow_reader(url: str, rate: float, seconds: float) -> int:
     port, _ = split_url(url)
     sock = socket.create_connection(("127.0.0.1", port))
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
+    sock = wrap(sock)
     sock.sendall(request_bytes(url))
     got = 0
     began = time.monotonic()
@@ -365,7 +403,7 @@ def m_parallel(server: Server, name: str, clients: int) -> dict:
         began = time.perf_counter()
         procs = [
             subprocess.Popen(
-                ["curl", "-s", "-o", "/dev/null", "-w", "%{size_download}", url],
+                ["curl", "-s", *curl_tls(url), "-o", "/dev/null", "-w", "%{size_download}", url],
                 stdout=subprocess.PIPE,
                 text=True,
             )
@@ -510,7 +548,14 @@ def main(argv=None) -> int:
         help="also time bench/bare_sendfile.py (os.sendfile, nothing else) on the single-client run: "
         "the kernel's own cost of moving the bytes on this machine",
     )
+    parser.add_argument(
+        "--https",
+        action="store_true",
+        help="every measurement over TLS (pasla --https; --against must serve HTTPS too)",
+    )
     args = parser.parse_args(argv)
+    global TLS
+    TLS = client_context() if args.https else None
     if args.runs < 1:
         print("bench: --runs must be at least 1", file=sys.stderr)
         return 1
@@ -550,9 +595,10 @@ def main(argv=None) -> int:
 
             servers = []
             try:
-                servers.append(start_pasla(files, work, extra))
+                servers.append(start_pasla(files, work, extra, args.https))
                 if args.against:
-                    servers.append(start_other(args.against, files, files_dir, work))
+                    scheme = "https" if args.https else "http"
+                    servers.append(start_other(args.against, files, files_dir, work, scheme=scheme))
                 if args.floor:
                     bare = shlex.join([sys.executable, str(ROOT / "bench" / "bare_sendfile.py")])
                     servers.append(start_other(bare + " {dir} {port}", files, files_dir, work, "floor"))
@@ -589,7 +635,9 @@ def main(argv=None) -> int:
         if wanted("attacks"):
             for key, value in m_attacks(work, extra).items():
                 rows["pasla"][key] = [value]
-    print(f"# {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {os.cpu_count()} cores, medians of runs")
+    over = "HTTPS" if args.https else "HTTP"
+    when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    print(f"# {when}, {os.cpu_count()} cores, {over}, medians of runs")
     print(median_table(rows, labels))
     return 0
 

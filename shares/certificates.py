@@ -115,7 +115,7 @@ def generate_ephemeral(hosts, lifetime: dt.timedelta, now: dt.datetime | None = 
     return CertPair((cert,), key)
 
 
-def _write_private(path: Path, data: bytes) -> None:
+def write_private(path: Path, data: bytes) -> None:
     # O_EXCL + O_NOFOLLOW: never write through a planted file or symlink;
     # the mode is set at creation, so there is no window where it is wider.
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
@@ -126,7 +126,7 @@ def _write_private(path: Path, data: bytes) -> None:
 def write_pair(directory: Path, pair: CertPair) -> tuple[Path, Path]:
     """Write cert.pem and key.pem (both 0600) into an existing private directory."""
     cert_path, key_path = directory / CERT_FILE, directory / KEY_FILE
-    _write_private(
+    write_private(
         key_path,
         pair.key.private_bytes(
             serialization.Encoding.PEM,
@@ -134,11 +134,11 @@ def write_pair(directory: Path, pair: CertPair) -> tuple[Path, Path]:
             serialization.NoEncryption(),
         ),
     )
-    _write_private(cert_path, b"".join(c.public_bytes(serialization.Encoding.PEM) for c in pair.chain))
+    write_private(cert_path, b"".join(c.public_bytes(serialization.Encoding.PEM) for c in pair.chain))
     return cert_path, key_path
 
 
-def _read_pem(path: str, what: str) -> bytes:
+def read_pem(path: str, what: str) -> bytes:
     try:
         info = os.stat(path)
     except FileNotFoundError:
@@ -201,8 +201,8 @@ def _public_der(public_key) -> bytes:
 
 def load_pair(cert_path: str, key_path: str, password: bytes | None = None) -> CertPair:
     """Read the operator's PEM cert (chain) and key; refuse a pair that does not match."""
-    chain = _load_chain(_read_pem(cert_path, "certificate"), cert_path)
-    key = _load_key(_read_pem(key_path, "key"), key_path, password)
+    chain = _load_chain(read_pem(cert_path, "certificate"), cert_path)
+    key = _load_key(read_pem(key_path, "key"), key_path, password)
     if not hasattr(key, "public_key") or _public_der(key.public_key()) != _public_der(chain[0].public_key()):
         raise CertificateError(f"key {key_path} does not match certificate {cert_path}")
     return CertPair(chain, key, source=cert_path)

@@ -38,7 +38,7 @@ class Limits:
     drain_timeout: float = 300.0
     # How long `pasla -d` waits for its background server to accept connections.
     detach_timeout: float = 60.0
-    # 1: files go out with os.sendfile on plain TCP; 0: always the read loop.
+    # 1: the server sends files itself (os.sendfile, or the TLS file sender); 0: the read loop.
     zero_copy: int = 1
     # Failed admin logins one client address may make per window; beyond
     # them the login form answers 429 without looking at the password.

@@ -64,7 +64,8 @@ _TEMPLATES = {
     "insert_download": (
         "INSERT INTO {download} "
         "(share_id, slot_id, started_at, client_ip, user_agent, status, range_start, range_end, "
-        "bytes_sent, outcome, pid, hostname) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, 0, %s, %s, %s)"
+        "bytes_sent, outcome, pid, hostname, client_cert_sha256) "
+        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, 0, %s, %s, %s, %s)"
         "{returning}"
     ),
     "close_download": "UPDATE {download} SET bytes_sent = %s, outcome = %s, finished_at = %s WHERE id = %s",
@@ -269,6 +270,7 @@ def insert_download(
     range_end: int,
     pid: int,
     hostname: str,
+    client_cert: str | None = None,
 ) -> int:
     rows = _Rows()
     return rows.insert(
@@ -285,6 +287,7 @@ def insert_download(
             Download.Outcome.IN_PROGRESS,
             pid,
             hostname,
+            client_cert,
         ],
     )
 

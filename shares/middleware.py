@@ -17,6 +17,7 @@ from django.dispatch import receiver
 
 from shares import (
     admin_gate,
+    client_auth,
     defences,
     identity,
     login_throttle,
@@ -469,13 +470,15 @@ class AccessLogMiddleware(AsyncMiddleware):
         metrics.response_sent(status, size)
         client = getattr(request, "client_ip", None) or identity.normalize_ip(request.META.get("REMOTE_ADDR"))
         method = request.method if _PLAIN_METHOD.match(request.method or "") else "-"
+        cert = client_auth.fingerprint_of(getattr(request, "scope", None) or {})
         access_log.info(
-            "%s %s %s %d %dB %.3fs",
+            "%s %s %s %d %dB %.3fs%s",
             client or "-",
             method,
             describe_target(request),
             status,
             size,
             time.monotonic() - started,
+            f" cert={cert}" if cert else "",
             extra={"pasla_safe": True, "request_id": getattr(request, "pasla_request_id", "")},
         )

@@ -199,6 +199,12 @@ class Download(models.Model):
     # the rows it left in progress (only its own host's, by pid).
     pid = models.IntegerField(null=True, blank=True)
     hostname = models.CharField(max_length=255, blank=True)
+    client_cert_sha256 = models.CharField(
+        max_length=95,
+        null=True,
+        blank=True,
+        help_text="SHA-256 fingerprint of the client's TLS certificate (mutual TLS only).",
+    )
 
     class Meta:
         ordering = ["-started_at"]

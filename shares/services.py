@@ -259,7 +259,14 @@ def open_download(token: str, name: str, scope, *, wants_page, **request) -> Out
 
 
 def prepare_download(
-    share: Share, *, method: str, range_header, if_range, client_ip: str, user_agent: str
+    share: Share,
+    *,
+    method: str,
+    range_header,
+    if_range,
+    client_ip: str,
+    user_agent: str,
+    client_cert: str | None = None,
 ) -> Outcome:
     """Everything that needs the database before the first byte, in one thread hop."""
     if not share.is_live:
@@ -307,6 +314,7 @@ def prepare_download(
                 range_end=end,
                 pid=os.getpid(),
                 hostname=HOSTNAME,
+                client_cert=client_cert,
             )
     if slot_id is None:
         source.close()

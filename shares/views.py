@@ -10,6 +10,7 @@ from django.conf import settings
 from django.http import HttpResponse, StreamingHttpResponse
 
 from shares import (
+    client_auth,
     disposition,
     landing,
     offload,
@@ -91,7 +92,7 @@ class ZeroCopyResponse(TransferResponse):
 
 
 def zero_copy_allowed(request, source) -> bool:
-    """The server offered zero copy (plain TCP) and the body is a file as it is on disk."""
+    """The server offered to send file ranges itself (plain TCP or TLS) and the body is a file on disk."""
     extensions = request.scope.get("extensions") or {}
     return SENDFILE_EXTENSION in extensions and isinstance(source, payloads.FileSource)
 
@@ -152,6 +153,7 @@ async def download(request, token: str, name: str):
         if_range=request.headers.get("If-Range"),
         client_ip=request.client_ip,
         user_agent=request.headers.get("User-Agent", ""),
+        client_cert=client_auth.fingerprint_of(request.scope),
     )
     try:
         # Shielded: a client that leaves now must not strand a claimed slot.
@@ -217,7 +219,7 @@ async def download(request, token: str, name: str):
             transfer.abandon_opening()
             raise
         if zero_copy:
-            log.debug("share %s: download %s goes out by sendfile", share.id, outcome.download_id)
+            log.debug("share %s: download %s goes out as server-sent ranges", share.id, outcome.download_id)
             response = ZeroCopyResponse(status=outcome.status)
             response.streaming_content = transfer.zero_copy_body(response)
         else:

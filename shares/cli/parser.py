@@ -9,7 +9,7 @@ import sys
 
 from shares import __version__, numbers
 
-SUBCOMMANDS = ("list", "stop", "purge", "admin-user", "serve", "share")
+SUBCOMMANDS = ("list", "stop", "purge", "admin-user", "client-cert", "serve", "share")
 
 
 class CliError(Exception):
@@ -28,6 +28,7 @@ def share_parser() -> Parser:
         "that dies by time or by download count.",
         epilog="Subcommands: 'pasla list', 'pasla stop ID', 'pasla stop --all', "
         "'pasla purge [--older-than DAYS]', 'pasla admin-user NAME', "
+        "'pasla client-cert NAME' (a client certificate for --client-ca), "
         "'pasla serve' (one server for every share), 'pasla share FILE' (same as --no-serve). "
         "Defaults for duration, max_downloads, port and TLS can be set in the config file "
         "($PASLA_CONFIG or ~/.config/pasla); tuning constants come from PASLA_* environment "
@@ -110,6 +111,21 @@ def share_parser() -> Parser:
         metavar="PATH",
         default=None,
         help="your PEM private key; an encrypted key's password is read from PASLA_TLS_KEY_PASSWORD",
+    )
+    p.add_argument(
+        "--client-ca",
+        metavar="FILE",
+        default=None,
+        help="mutual TLS: every client must present a certificate signed by a CA in this PEM file "
+        "(e.g. the one 'pasla client-cert' keeps); implies --https",
+    )
+    p.add_argument(
+        "--client-cert-sha256",
+        metavar="HEX",
+        action="append",
+        default=[],
+        help="mutual TLS: accept the client certificate with this SHA-256 fingerprint "
+        "(repeatable; with --client-ca the certificate must also chain to it); implies --https",
     )
     p.add_argument(
         "--archive",
@@ -242,6 +258,20 @@ def admin_user_parser() -> Parser:
     return p
 
 
+def client_cert_parser() -> Parser:
+    p = Parser(
+        prog="manage.py pasla client-cert",
+        description="Make a client key and certificate for shares served with --client-ca: "
+        "NAME.pem and NAME-key.pem for curl (--cert/--key), NAME.p12 for browsers (its one-time "
+        "password is printed once). The CA that signs them is made on first use and kept in the "
+        "data directory (client-ca/cert.pem and key.pem, 0600): pass that cert.pem to --client-ca.",
+    )
+    p.add_argument("name", help="the client's name (letters, digits, '.', '_', '-'; at most 64)")
+    p.add_argument("--out", metavar="DIR", default=".", help="where to write the files (default: here)")
+    p.add_argument("--days", metavar="N", default="365", help="validity in days (default 365, at most 3650)")
+    return p
+
+
 MAX_PURGE_DAYS = 36_500
 
 
@@ -266,6 +296,7 @@ def parse(argv: list[str]) -> tuple[str, argparse.Namespace]:
             "stop": stop_parser,
             "purge": purge_parser,
             "admin-user": admin_user_parser,
+            "client-cert": client_cert_parser,
             "serve": serve_parser,
         }[name]()
         opts = parser.parse_args(argv[1:])

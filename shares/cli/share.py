@@ -21,6 +21,7 @@ from shares.cli.serving import serving_from
 from shares.conf import ConfigError
 from shares.console import ShareView, print_banner, print_json
 from shares.server import listeners as listen
+from shares.serving_options import TlsChoice
 
 log = logging.getLogger("pasla")
 
@@ -155,6 +156,8 @@ SERVER_FLAGS = {
     "https": "--https/--no-https",
     "tls_cert": "--tls-cert",
     "tls_key": "--tls-key",
+    "client_ca": "--client-ca",
+    "client_cert_sha256": "--client-cert-sha256",
     "allow_ip": "--allow-ip",
     "trust_proxy": "--trust-proxy",
     "trust_header": "--trust-header",
@@ -263,11 +266,18 @@ def run(opts) -> int:
         except payloads.PayloadError as exc:
             raise CliError(str(exc)) from None
     clients = client_options(opts, serving.trust_proxy, serving.trust_header)
+    client_certs = tls_setup.client_auth_from(opts)
     tls_choice = serving.tls
+    if client_certs.enabled and not tls_choice.enabled:
+        if opts.https is False:
+            raise CliError("--client-ca/--client-cert-sha256 need TLS: they cannot go with --no-https")
+        tls_choice = TlsChoice("ephemeral", origin="cli")
     scheme = "https" if tls_choice.enabled else "http"
     own_pair = server_tls = None
     if tls_choice.mode == "own":
-        own_pair, server_tls = tls_setup.own_certificate(tls_choice.cert, tls_choice.key, minutes)
+        own_pair, server_tls = tls_setup.own_certificate(
+            tls_choice.cert, tls_choice.key, minutes, client_certs
+        )
     try:
         pinned = pin(opts)
     except payloads.PayloadError as exc:
@@ -362,7 +372,9 @@ def run(opts) -> int:
         )
         created = new.share
         if tls_choice.mode == "ephemeral":
-            tls_dir, server_tls = tls_setup.store_ephemeral(settings.DATA_DIR, new.share.id, pair)
+            tls_dir, server_tls = tls_setup.store_ephemeral(
+                settings.DATA_DIR, new.share.id, pair, client_certs
+            )
         view = view_for(new.share.id, new.token, False, pair)
         runtime.serve_only({new.share.id})
         runtime.configure_clients(**clients)

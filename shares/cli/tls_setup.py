@@ -8,7 +8,7 @@ import datetime as dt
 import os
 import sys
 
-from shares import certificates, tls_store
+from shares import certificates, client_auth, tls_store
 from shares.certificates import CertificateError, CertPair
 from shares.cli.parser import CliError
 
@@ -25,7 +25,19 @@ def key_password() -> bytes | None:
     return password.encode() if password else None
 
 
-def own_certificate(cert: str, key: str, minutes: float):
+def client_auth_from(opts) -> client_auth.ClientAuth:
+    """--client-ca and --client-cert-sha256, checked now: a bad one ends the command before serving."""
+    try:
+        pins = frozenset(client_auth.parse_pin(text) for text in opts.client_cert_sha256)
+        clients = client_auth.ClientAuth(opts.client_ca, pins)
+        if clients.ca_file is not None:
+            client_auth.load_ca(clients.ca_file)
+    except (ValueError, CertificateError) as exc:
+        raise CliError(str(exc)) from None
+    return clients
+
+
+def own_certificate(cert: str, key: str, minutes: float, clients=None):
     """Load and check the operator's pair; returns (CertPair, ServerTLS).
 
     Runs before anything is bound or stored, so a refusal leaves nothing
@@ -36,7 +48,7 @@ def own_certificate(cert: str, key: str, minutes: float):
     try:
         pair = certificates.load_pair(cert, key, key_password())
         validity = certificates.validity_of(pair, dt.timedelta(minutes=minutes))
-        server_tls = tls.server_context(pair)
+        server_tls = tls.server_context(pair, clients)
     except CertificateError as exc:
         raise CliError(str(exc)) from None
     if validity.warning:
@@ -48,7 +60,7 @@ def ephemeral_pair(hosts, minutes: float) -> CertPair:
     return certificates.generate_ephemeral([h for h in hosts if h], dt.timedelta(minutes=minutes))
 
 
-def store_ephemeral(data_dir, share_id: str, pair: CertPair):
+def store_ephemeral(data_dir, share_id: str, pair: CertPair, clients=None):
     """Write the pair into the share's private directory and load it back.
 
     Returns (directory, ServerTLS). Serving what was read back from disk
@@ -63,7 +75,7 @@ def store_ephemeral(data_dir, share_id: str, pair: CertPair):
         raise CliError(f"cannot prepare the ephemeral certificate: {exc.strerror}") from None
     try:
         cert_path, key_path = certificates.write_pair(directory, pair)
-        return directory, tls.server_context(certificates.load_pair(str(cert_path), str(key_path)))
+        return directory, tls.server_context(certificates.load_pair(str(cert_path), str(key_path)), clients)
     except OSError as exc:
         tls_store.remove(directory)
         raise CliError(f"cannot prepare the ephemeral certificate: {exc.strerror}") from None

@@ -24,8 +24,8 @@ from twisted.logger import globalLogBeginner
 from twisted.web import http
 from zope.interface import implementer
 
-from shares import client_gone, site_paths
-from shares.server import guards, request_limits, zero_copy
+from shares import client_auth, client_gone, site_paths
+from shares.server import guards, request_limits, tls, tls_sender, zero_copy
 from shares.server.channel import PaslaChannel
 
 log = logging.getLogger("pasla.server")
@@ -72,7 +72,7 @@ class PaslaRequest(WebRequest):
 
     def __init__(self, *args, **kwargs):
         self.gate = None
-        self.sender = None  # a zero_copy.FileSender while one runs
+        self.sender = None  # a zero_copy.FileSender (or TLS one) while one runs
         self.leave_notice = None  # set with the application (client_gone.LeaveNotice)
         super().__init__(*args, **kwargs)
         # Under the guard (and TLS) wrappers: set it on the socket's own
@@ -205,6 +205,18 @@ class PaslaHTTPFactory(HTTPFactory):
         return
 
 
+def file_sender_for(channel_transport):
+    """A function making the sender of file ranges on this connection, or None."""
+    transport = zero_copy.plain_tcp_transport(channel_transport)
+    if transport is not None:
+        return lambda *args: zero_copy.FileSender(transport, *args)
+    tls = tls_sender.tls_layer(channel_transport)
+    transport = guards.innermost_transport(tls)
+    if tls is None or not hasattr(transport, "socket"):
+        return None
+    return lambda *args: tls_sender.TLSFileSender(transport, tls, *args)
+
+
 class PaslaServer(Server):
     """daphne's Server listening on sockets we bound, with backpressure."""
 
@@ -275,12 +287,15 @@ class PaslaServer(Server):
         return defer.DeferredList([defer.maybeDeferred(p.stopListening) for p in ports])
 
     def create_application(self, protocol, scope):
-        # Offer zero-copy bodies only where the bytes may skip userspace:
-        # a plain TCP socket, not TLS.
+        # Offer server-sent file bodies where a sender exists: sendfile on
+        # plain TCP, large encrypted pieces on TLS.
         extensions = dict(scope.get("extensions") or {})
         channel = getattr(protocol, "channel", None)
-        if self.zero_copy_sends and zero_copy.plain_tcp_transport(getattr(channel, "transport", None)):
+        if self.zero_copy_sends and file_sender_for(getattr(channel, "transport", None)) is not None:
             extensions[zero_copy.EXTENSION] = {}
+        tls_layer = tls_sender.tls_layer(getattr(channel, "transport", None))
+        if tls_layer is not None and (client := tls.client_fingerprint(tls_layer)):
+            extensions[client_auth.EXTENSION] = {"sha256": client}
         # The application hears of a lost connection from us, directly.
         protocol.leave_notice = extensions[client_gone.EXTENSION] = client_gone.LeaveNotice()
         return super().create_application(protocol, {**scope, "extensions": extensions})
@@ -290,28 +305,28 @@ class PaslaServer(Server):
         details = self.connections.get(protocol)
         if details is None or details.get("disconnected") or protocol.finished or protocol.channel is None:
             return
-        transport = zero_copy.plain_tcp_transport(protocol.channel.transport)
-        if transport is None or not protocol._response_started:
-            raise ValueError("pasla.response.sendfile needs a started response on plain TCP")
+        make = file_sender_for(protocol.channel.transport)
+        if make is None or not protocol._response_started:
+            raise ValueError("pasla.response.sendfile needs a started response")
         if not protocol.startedWriting:
             http.Request.write(protocol, b"")  # the status line and headers, via Twisted
-        sender = zero_copy.FileSender(
-            transport, message["fd"], message["offset"], message["count"], message["progress"]
-        )
+        sender = make(message["fd"], message["offset"], message["count"], message["progress"])
+        transport = sender.transport
+        log.debug("a file range goes out by %s", type(sender).__name__)
         protocol.sender = sender
         try:
             done = sender.start()
-            moved = sender.offset
+            moved = sender.delivered
             while not done.done():
                 try:
                     async with asyncio.timeout(self.stall_timeout):
                         await asyncio.shield(done)
                 except TimeoutError:
-                    if sender.offset == moved:
+                    if sender.delivered == moved:
                         log.info("transfer stalled for %ss, closing the connection", self.stall_timeout)
                         sender.stop(zero_copy.ClientGone())
                         transport.abortConnection()
-                    moved = sender.offset
+                    moved = sender.delivered
             problem = done.result()
             if problem is not None and str(problem):
                 log.info("zero-copy send ended early: %s", problem)

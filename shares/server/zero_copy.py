@@ -15,8 +15,10 @@ application learns which from the bytes reported to `progress`, which is
 called with every amount the kernel accepted, so what a cut download
 delivered is known to the byte (minus what sat in socket buffers).
 
-TLS connections never get the extension: the bytes must pass through
-OpenSSL. Directory archives are generated, so they stream as before.
+TLS connections get the same extension, served by
+shares/server/tls_sender.py: the bytes must pass through OpenSSL, but the
+server still reads and sends the range itself, in large pieces. Directory
+archives are generated, so they stream as before.
 
 How: the response headers are written through Twisted as usual; while a
 range is being sent, the TCP transport's doWrite is replaced by one that
@@ -112,6 +114,7 @@ class FileSender:
         self.offset = offset
         self.remaining = count
         self.progress = progress
+        self.delivered = 0  # the sum of what progress was told
         self.done = asyncio.get_running_loop().create_future()
         self._installed = False
 
@@ -181,6 +184,7 @@ class FileSender:
             return main.CONNECTION_LOST
         self.offset += sent
         self.remaining -= sent
+        self.delivered += sent
         self.progress(sent)
         if self.remaining <= 0:
             self.stop()

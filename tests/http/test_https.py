@@ -386,3 +386,59 @@ def test_a_handshake_without_a_request_is_cut_at_the_header_deadline(pasla, samp
         assert time.monotonic() - started <= 1 + 1.5
     finally:
         tls.close()
+
+
+# --- handshake cost: resumption, curve, cipher -------------------------------------------
+
+
+def test_a_returning_client_resumes_its_session_with_a_ticket(pasla, sample):
+    served = pasla(sample, 5, "--https")
+    context = served.tls_context()
+
+    def get(session=None):
+        raw = socket.create_connection(("127.0.0.1", served.port), timeout=10)
+        with context.wrap_socket(raw, server_hostname="127.0.0.1", session=session) as tls:
+            tls.sendall(f"GET {served.path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+            received = b""
+            while chunk := tls.recv(65536):  # TLS 1.3 tickets arrive after the handshake
+                received += chunk
+            return received, tls.session, tls.session_reused
+
+    first, session, reused = get()
+    assert not reused
+    second, _, reused = get(session)
+    assert reused
+    for answer in (first, second):
+        head, _, body = answer.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 200") and body == sample.read_bytes()
+
+
+def test_the_handshake_uses_x25519_and_aes_128_gcm_first(pasla, sample):
+    import subprocess
+
+    served = pasla(sample, 5, "--https")
+    done = subprocess.run(
+        ["openssl", "s_client", "-connect", f"127.0.0.1:{served.port}", "-brief"],
+        input=b"",
+        capture_output=True,
+        timeout=20,
+    )
+    report = done.stderr.decode()
+    assert "Server Temp Key: X25519" in report or "Peer Temp Key: X25519" in report, report
+    assert "TLS_AES_128_GCM_SHA256" in report, report
+    # A client that puts ChaCha20 first (no AES instructions) gets it.
+    chacha = subprocess.run(
+        [
+            "openssl",
+            "s_client",
+            "-connect",
+            f"127.0.0.1:{served.port}",
+            "-brief",
+            "-ciphersuites",
+            "TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_GCM_SHA256",
+        ],
+        input=b"",
+        capture_output=True,
+        timeout=20,
+    )
+    assert "TLS_CHACHA20_POLY1305_SHA256" in chacha.stderr.decode()

@@ -82,7 +82,7 @@ def test_only_plain_http_file_downloads_use_sendfile(pair, pasla, payload, tmp_p
         assert resp.status == 200
         if served is not archive:
             assert body == data
-    line = "goes out by sendfile"
+    line = "goes out by FileSender"
     assert fast.wait_until(lambda: line in fast.stderr())
     for served in (slow, tls, archive):
         assert line not in served.stderr()

@@ -34,6 +34,10 @@ def main(argv: list[str]) -> int:
             from shares.cli import share
 
             return share.run(opts)
+        if name == "client-cert":
+            from shares.cli import client_cert
+
+            return client_cert.run(opts)
         if name == "serve":
             from shares.cli import serve
 
