@@ -217,6 +217,19 @@ def file_sender_for(channel_transport):
     return lambda *args: tls_sender.TLSFileSender(transport, tls, *args)
 
 
+def delivery_transport(channel_transport):
+    """The TCP transport whose queue tells when written bytes have gone out.
+
+    Over TLS that is the one under the TLS layer: what it still holds is
+    ciphertext of bytes already read from the file.
+    """
+    transport = zero_copy.plain_tcp_transport(channel_transport)
+    if transport is not None:
+        return transport
+    transport = guards.innermost_transport(tls_sender.tls_layer(channel_transport))
+    return transport if hasattr(transport, "socket") else None
+
+
 class PaslaServer(Server):
     """daphne's Server listening on sockets we bound, with backpressure."""
 
@@ -342,9 +355,9 @@ class PaslaServer(Server):
         details = self.connections.get(protocol)
         if details is None or details.get("disconnected") or protocol.finished or protocol.channel is None:
             return
-        transport = zero_copy.plain_tcp_transport(protocol.channel.transport)
+        transport = delivery_transport(protocol.channel.transport)
         if transport is None:
-            raise ValueError("pasla.response.delivered needs plain TCP")
+            raise ValueError("pasla.response.delivered needs a connection that file ranges are sent on")
         left = zero_copy.unsent(transport) if protocol.startedWriting else 0
         delay, moved_at = DELIVERY_POLL_FIRST, asyncio.get_running_loop().time()
         while left > 0:
