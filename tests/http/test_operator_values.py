@@ -11,21 +11,28 @@ from tests.http.test_bad_input import assert_refused
 from tests.http.test_bans import guess
 
 NAMES = [f"PASLA_{field.name.upper()}" for field in fields(Limits)]
-ZERO_MEANS_SOMETHING = {"PASLA_RESUME_OVERLAP", "PASLA_DRAIN_TIMEOUT", "PASLA_ZERO_COPY"}
+ZERO_MEANS_SOMETHING = {
+    "PASLA_RESUME_OVERLAP",
+    "PASLA_DRAIN_TIMEOUT",
+    "PASLA_ZERO_COPY",
+    "PASLA_PURGE_AFTER_DAYS",
+}
+# Not the reference tool's, and meaningless past their own bound: refused large.
+BOUNDED = {"PASLA_ZERO_COPY", "PASLA_IPV6_PREFIX"}
 # Far past any default, so "accepted" cannot come from a value that was always in range.
 LARGE = "1000000000000"
 
 
 # Refused: (variable, value) for each variable with zero, a negative value and
-# junk, and the large value for the one switch.
+# junk, and the large value for the bounded ones.
 REFUSED = [(name, "0") for name in NAMES if name not in ZERO_MEANS_SOMETHING]
 REFUSED += [(name, value) for name in NAMES for value in ("-5", "12abc")]
-REFUSED += [("PASLA_ZERO_COPY", LARGE)]
+REFUSED += [(name, LARGE) for name in sorted(BOUNDED)]
 # Accepted: a large value for every other variable, 0 where it is documented.
 # Each group runs as one process (any refusal would name its variable), since
 # a served dry run costs seconds where a refusal costs a fraction of one.
 ACCEPTED = {
-    "large": {name: LARGE for name in NAMES if name != "PASLA_ZERO_COPY"},
+    "large": {name: LARGE for name in NAMES if name not in BOUNDED},
     "zero": dict.fromkeys(ZERO_MEANS_SOMETHING, "0"),
 }
 
@@ -52,7 +59,7 @@ def test_numbers_are_ascii_digits_only(data_dir, sample, value):
 
 def test_large_values_serve(pasla, sample):
     """The reference tool's 'effectively off' settings: no ban, no rate limit, downloads work."""
-    huge = {name: LARGE for name in NAMES if name != "PASLA_ZERO_COPY"}
+    huge = {name: LARGE for name in NAMES if name not in BOUNDED}
     served = pasla(sample, env=huge)
     for _ in range(8):  # over the default ban threshold of 5
         assert served.request("GET", guess())[0].status == 404
