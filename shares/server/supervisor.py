@@ -83,6 +83,10 @@ class Supervisor:
                 os.close(fd)
 
     def start(self) -> None:
+        # Before anything is announced: a SIGTERM between the announcement
+        # and run() must stop the workers, not kill this process alone.
+        signal.signal(signal.SIGTERM, self._signal)
+        signal.signal(signal.SIGINT, self._signal)
         pending = {self._spawn(worker): worker for worker in self.workers}
         self._await_ready(pending, READY_TIMEOUT)
 
