@@ -6,8 +6,8 @@ from dataclasses import fields
 import pytest
 
 from shares.conf import Limits
+from tests.cli.test_bad_input import assert_refused
 from tests.conftest import run_pasla
-from tests.http.test_bad_input import assert_refused
 from tests.http.test_bans import guess
 
 NAMES = [f"PASLA_{field.name.upper()}" for field in fields(Limits)]
