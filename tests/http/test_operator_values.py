@@ -11,7 +11,13 @@ from tests.http.test_bad_input import assert_refused
 from tests.http.test_bans import guess
 
 NAMES = [f"PASLA_{field.name.upper()}" for field in fields(Limits)]
-ZERO_MEANS_SOMETHING = {"PASLA_RESUME_OVERLAP", "PASLA_DRAIN_TIMEOUT", "PASLA_ZERO_COPY"}
+ZERO_MEANS_SOMETHING = {
+    "PASLA_RESUME_OVERLAP",
+    "PASLA_DRAIN_TIMEOUT",
+    "PASLA_ZERO_COPY",
+    "PASLA_PURGE_AFTER_DAYS",
+    "PASLA_MIN_SPEED",
+}
 # Far past any default, so "accepted" cannot come from a value that was always in range.
 LARGE = "1000000000000"
 
