@@ -13,16 +13,19 @@ under any other server.
 import asyncio
 
 EXTENSION = "pasla.client_gone"
+# Why the server cut a connection itself, when it did (LeaveNotice.reason).
+TOO_SLOW = "too_slow"
 
 
 class LeaveNotice:
     """One request's connection: the server says `client_left()`, the application `listen()`s."""
 
-    __slots__ = ("_callback", "left")
+    __slots__ = ("_callback", "left", "reason")
 
     def __init__(self):
         self._callback = None
         self.left = False
+        self.reason = None  # set by the server before it cuts the connection itself
 
     def listen(self, callback) -> None:
         """callback() runs once when the client leaves; at once if it already has."""

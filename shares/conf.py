@@ -22,6 +22,10 @@ class Limits:
     socket_timeout: float = 30.0
     header_read_timeout: float = 10.0
     transfer_stall_timeout: float = 60.0
+    # A download whose client takes less than min_speed bytes a second over
+    # min_speed_seconds is cut (its slot stays resumable); 0 turns it off.
+    min_speed: int = 10_000
+    min_speed_seconds: float = 30.0
     max_global_connections: int = 100
     max_connections_per_ip: int = 20
     max_requests_per_proxy_ip: int = 200
@@ -77,6 +81,8 @@ RULES = {
     "socket_timeout": SECONDS,
     "header_read_timeout": SECONDS,
     "transfer_stall_timeout": SECONDS,
+    "min_speed": Rule("bytes", zero_ok=True, ceiling=1 << 40),
+    "min_speed_seconds": SECONDS,
     "max_global_connections": COUNT,
     "max_connections_per_ip": COUNT,
     "max_requests_per_proxy_ip": COUNT,

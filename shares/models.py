@@ -181,6 +181,8 @@ class Download(models.Model):
         ABORTED = "aborted"
         FAILED = "failed"
         INTERRUPTED = "interrupted"
+        # Cut by the minimum transfer speed (PASLA_MIN_SPEED); resumable like an abort.
+        TOO_SLOW = "too_slow"
 
     share = models.ForeignKey(Share, on_delete=models.CASCADE, related_name="downloads")
     slot = models.ForeignKey(Slot, on_delete=models.SET_NULL, related_name="downloads", null=True, blank=True)

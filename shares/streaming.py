@@ -21,7 +21,7 @@ import asyncio
 import logging
 import threading
 
-from shares import offload, slots
+from shares import client_gone, offload, slots
 from shares.live import board
 from shares.models import Download
 from shares.payloads import PayloadDrift
@@ -54,8 +54,12 @@ class Transfer:
         client_ip,
         validator,
         body=None,
+        notice=None,
     ):
-        """body: the range's bytes when they were read already (a small body)."""
+        """body: the range's bytes when they were read already (a small body);
+        notice: the connection's client_gone.LeaveNotice, which says why the
+        server cut it, if it did."""
+        self.notice = notice
         self.validator = validator
         self.body = body
         self.source = source
@@ -159,6 +163,9 @@ class Transfer:
         cancelled) is a complete download, however the sending ended."""
         if outcome == Download.Outcome.ABORTED and self.sent >= self.length:
             return Download.Outcome.COMPLETE
+        cut_why = getattr(self.notice, "reason", None)
+        if outcome == Download.Outcome.ABORTED and cut_why == client_gone.TOO_SLOW:
+            return Download.Outcome.TOO_SLOW
         return outcome
 
     def _broken(self, exc: Exception) -> str:

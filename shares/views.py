@@ -11,6 +11,7 @@ from django.http import HttpResponse, StreamingHttpResponse
 
 from shares import (
     client_auth,
+    client_gone,
     disposition,
     landing,
     offload,
@@ -208,6 +209,7 @@ async def download(request, token: str, name: str):
             client_ip=request.client_ip,
             validator=headers["ETag"],
             body=outcome.body,
+            notice=(request.scope.get("extensions") or {}).get(client_gone.EXTENSION),
         )
         zero_copy = outcome.body is None and zero_copy_allowed(request, outcome.source)
         try:

@@ -15,6 +15,7 @@ at import): import it before anything touches twisted.internet.reactor.
 import asyncio
 import functools
 import logging
+import time
 
 import daphne.server  # noqa: F401  (installs the asyncio reactor first)
 from daphne.http_protocol import HTTPFactory, WebRequest
@@ -27,6 +28,8 @@ from zope.interface import implementer
 from shares import client_auth, client_gone, site_paths
 from shares.server import guards, request_limits, tls, tls_sender, zero_copy
 from shares.server.channel import PaslaChannel
+from shares.server.periodic import Every
+from shares.server.speed_floor import SpeedWindow
 
 log = logging.getLogger("pasla.server")
 
@@ -37,6 +40,8 @@ SEND_LIMIT = 1 << 20
 # byte: soon at first (a fast client is nearly there), then less often.
 DELIVERY_POLL_FIRST = 0.0002
 DELIVERY_POLL_MAX = 0.05
+# How often every response body in flight is measured against PASLA_MIN_SPEED.
+SPEED_CHECK_INTERVAL = 1.0
 
 
 @implementer(interfaces.IPushProducer)
@@ -73,6 +78,8 @@ class PaslaRequest(WebRequest):
     def __init__(self, *args, **kwargs):
         self.gate = None
         self.sender = None  # a zero_copy.FileSender (or TLS one) while one runs
+        self.file_bytes = 0  # body bytes the senders handed to the socket
+        self.speed = None  # a SpeedWindow once the response has started
         self.leave_notice = None  # set with the application (client_gone.LeaveNotice)
         super().__init__(*args, **kwargs)
         # Under the guard (and TLS) wrappers: set it on the socket's own
@@ -107,6 +114,7 @@ class PaslaRequest(WebRequest):
         ):
             self.gate = WritableGate()
             self.registerProducer(self.gate, True)
+            self.speed = self.server.speed_window()
         super().handle_reply(message)
         if message.get("type") == "http.response.body" and message.get("body") and message.get("more_body"):
             self._write_through()
@@ -136,6 +144,26 @@ class PaslaRequest(WebRequest):
         ):
             return
         transport.doWrite()
+
+    def body_taken(self) -> tuple[int, bool] | None:
+        """Body bytes the client has taken so far, and whether it is holding
+        more back (bytes wait in buffers for it); None off plain sockets."""
+        transport = guards.innermost_transport(getattr(self.channel, "transport", None))
+        if transport is None or not hasattr(transport, "socket"):
+            return None
+        held = zero_copy.unsent(transport) + (self.sender.held() if self.sender is not None else 0)
+        # Headers sit in the queue as well: only body bytes count as taken.
+        return max(0, self.sentLength + self.file_bytes - held), held > 0
+
+    def cut_too_slow(self) -> None:
+        """The client read below the minimum speed: end the connection, saying why."""
+        if self.leave_notice is not None:
+            self.leave_notice.reason = client_gone.TOO_SLOW
+        if self.sender is not None:
+            self.sender.stop(zero_copy.ClientGone())
+        transport = getattr(self.channel, "transport", None)
+        if transport is not None:
+            transport.abortConnection()
 
     def _release_gate(self):
         if self.gate is not None:
@@ -260,6 +288,9 @@ class PaslaServer(Server):
         self.limits = limits
         self.shared_counts = shared
         self.zero_copy_sends = zero_copy_sends
+        self.min_speed = 0
+        self.min_speed_seconds = 0.0
+        self._speed_check = None
 
     def wrap_factory(self, factory):
         for wrap in self.wrappers:
@@ -270,6 +301,7 @@ class PaslaServer(Server):
         from shares import runtime
 
         limits = self.limits or settings.PASLA_LIMITS
+        self.start_speed_check(limits)
         wrap = guards.guard_wrapper(
             limits, behind_proxy=runtime.trust_proxy, shared=self.shared_counts, encrypted=bool(self.wrappers)
         )
@@ -294,6 +326,38 @@ class PaslaServer(Server):
         if self.ready_callable:
             self.ready_callable()
         reactor.run(installSignalHandlers=False)
+
+    def start_speed_check(self, limits) -> None:
+        """One periodic check for every response in flight, not a timer per response."""
+        self.min_speed, self.min_speed_seconds = limits.min_speed, limits.min_speed_seconds
+        if self.min_speed > 0 and self._speed_check is None:
+            interval = min(SPEED_CHECK_INTERVAL, self.min_speed_seconds / 3)
+            self._speed_check = Every(interval, self.check_speeds)
+            self._speed_check.start()
+
+    def speed_window(self) -> SpeedWindow | None:
+        if self.min_speed <= 0:
+            return None
+        return SpeedWindow(self.min_speed, self.min_speed_seconds)
+
+    def check_speeds(self) -> None:
+        now = time.monotonic()
+        for protocol, details in list(self.connections.items()):
+            window = getattr(protocol, "speed", None)
+            if window is None or protocol.finished or details.get("disconnected") or protocol.channel is None:
+                continue
+            try:
+                measured = protocol.body_taken()
+                if measured is not None and window.observe(now, *measured):
+                    log.info(
+                        "transfer below %d bytes/s over %ss, closing the connection",
+                        self.min_speed,
+                        self.min_speed_seconds,
+                    )
+                    protocol.speed = None
+                    protocol.cut_too_slow()
+            except Exception:  # one odd connection must not stop the check for the others
+                log.exception("measuring a transfer's speed failed")
 
     def stop_listening(self):
         ports, self.ports = self.ports, []
@@ -323,7 +387,13 @@ class PaslaServer(Server):
             raise ValueError("pasla.response.sendfile needs a started response")
         if not protocol.startedWriting:
             http.Request.write(protocol, b"")  # the status line and headers, via Twisted
-        sender = make(message["fd"], message["offset"], message["count"], message["progress"])
+        report = message["progress"]
+
+        def progress(size: int) -> None:
+            protocol.file_bytes += size
+            report(size)
+
+        sender = make(message["fd"], message["offset"], message["count"], progress)
         transport = sender.transport
         log.debug("a file range goes out by %s", type(sender).__name__)
         protocol.sender = sender

@@ -82,6 +82,9 @@ class TLSFileSender(FileSender):
         self.tls.flush_writes()
         return super().start()
 
+    def held(self) -> int:
+        return 0 if self._out is None else self._out_size - self._out_sent
+
     def stop(self, error: Exception | None = None) -> None:
         if self._out is not None:
             # Half a piece left: the TLS stream cannot go on from here, so

@@ -118,6 +118,10 @@ class FileSender:
         self.done = asyncio.get_running_loop().create_future()
         self._installed = False
 
+    def held(self) -> int:
+        """Bytes this sender holds that the socket has not taken yet."""
+        return 0
+
     def start(self) -> asyncio.Future:
         if self.remaining <= 0:
             self._resolve()

@@ -16,6 +16,7 @@ ZERO_MEANS_SOMETHING = {
     "PASLA_DRAIN_TIMEOUT",
     "PASLA_ZERO_COPY",
     "PASLA_PURGE_AFTER_DAYS",
+    "PASLA_MIN_SPEED",
 }
 # Not the reference tool's, and meaningless past their own bound: refused large.
 BOUNDED = {"PASLA_ZERO_COPY", "PASLA_IPV6_PREFIX"}

@@ -30,11 +30,12 @@ ZERO_MEANS_SOMETHING = {
     "PASLA_DRAIN_TIMEOUT",
     "PASLA_ZERO_COPY",
     "PASLA_PURGE_AFTER_DAYS",
+    "PASLA_MIN_SPEED",
 }
 SWITCHES = {"PASLA_ZERO_COPY"}
 # Not the reference tool's, and meaningless past its own bound.
 BOUNDED = {"PASLA_IPV6_PREFIX", "PASLA_PURGE_AFTER_DAYS"}
-SECONDS = {name for name in NAMES if name.endswith(("_TIMEOUT", "_WINDOW", "_INTERVAL", "_DAYS"))}
+SECONDS = {name for name in NAMES if name.endswith(("_TIMEOUT", "_WINDOW", "_INTERVAL", "_DAYS", "_SECONDS"))}
 
 
 def attribute(name: str) -> str:
