@@ -36,7 +36,7 @@ from twisted.internet import main
 from twisted.protocols.policies import ProtocolWrapper
 
 from shares.server.tls import CiphertextBuffer, PaslaTLS
-from shares.server.zero_copy import ClientGone, FileSender, twisted_pending
+from shares.server.zero_copy import ClientGone, FileSender
 
 MIN_PIECE = 16 << 10
 MAX_PIECE = 256 << 10
@@ -97,17 +97,8 @@ class TLSFileSender(FileSender):
         transport = self.transport
         for turn in range(PIECES_PER_EVENT):
             if self._out is None:
-                if twisted_pending(transport):
-                    why = type(transport).doWrite(transport)
-                    if why:
-                        self.stop(ClientGone())
-                        return why
-                    if twisted_pending(transport):
-                        return None
-                    transport.startWriting()  # Twisted stops writing once drained
-                if transport.disconnecting:
-                    self.stop(ClientGone())
-                    return None
+                if (held := self._flush_queued()) is not None:
+                    return held[0]
                 if self.remaining <= 0:
                     self.stop()
                     return None

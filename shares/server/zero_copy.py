@@ -161,20 +161,30 @@ class FileSender:
         if not self.done.done():
             self.done.set_result(error)
 
-    def _writable(self):
+    def _flush_queued(self):
+        """Send what Twisted queued (the headers) before any file byte.
+
+        None when file bytes may go now; otherwise a 1-tuple holding what
+        _writable must return this turn.
+        """
         transport = self.transport
         if twisted_pending(transport):
-            # Headers (or anything else Twisted queued) go first, in order.
             why = type(transport).doWrite(transport)
             if why:
                 self.stop(ClientGone())
-                return why
+                return (why,)
             if twisted_pending(transport):
-                return None
+                return (None,)
             transport.startWriting()  # Twisted stops writing once drained
         if transport.disconnecting:
             self.stop(ClientGone())
-            return None
+            return (None,)
+        return None
+
+    def _writable(self):
+        transport = self.transport
+        if (held := self._flush_queued()) is not None:
+            return held[0]
         try:
             sent = os.sendfile(transport.fileno(), self.fd, self.offset, min(self.remaining, STEP))
         except (BlockingIOError, InterruptedError):

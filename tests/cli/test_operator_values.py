@@ -1,23 +1,14 @@
 """Operator values through the real CLI: what means something is taken, nonsense is one line and exit 1."""
 
 import os
-from dataclasses import fields
 
 import pytest
 
-from shares.conf import Limits
 from tests.cli.test_bad_input import assert_refused
 from tests.conftest import run_pasla
 from tests.http.test_bans import guess
+from tests.unit.test_conf import NAMES, ZERO_MEANS_SOMETHING
 
-NAMES = [f"PASLA_{field.name.upper()}" for field in fields(Limits)]
-ZERO_MEANS_SOMETHING = {
-    "PASLA_RESUME_OVERLAP",
-    "PASLA_DRAIN_TIMEOUT",
-    "PASLA_ZERO_COPY",
-    "PASLA_PURGE_AFTER_DAYS",
-    "PASLA_MIN_SPEED",
-}
 # Not the reference tool's, and meaningless past their own bound: refused large.
 BOUNDED = {"PASLA_ZERO_COPY", "PASLA_IPV6_PREFIX"}
 # Far past any default, so "accepted" cannot come from a value that was always in range.
