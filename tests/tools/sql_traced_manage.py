@@ -11,7 +11,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-import manage  # noqa: E402
+import manage
 
 _log_path = os.environ["PASLA_TEST_SQL_LOG"]
 _lock = threading.Lock()
