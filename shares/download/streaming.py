@@ -23,12 +23,12 @@ import threading
 
 from shares.download import slots
 from shares.download.finish import finish_download
-from shares.download.payloads import PayloadDrift
 from shares.download.sendfile_plan import DELIVERED, SEGMENT, plan_segments
 from shares.download.sendfile_plan import MESSAGE as SENDFILE
+from shares.files.payloads import PayloadDrift
 from shares.handling import client_gone, offload
 from shares.models import Download
-from shares.operator.live import board
+from shares.telemetry.live import board
 
 log = logging.getLogger("pasla")
 
