@@ -18,6 +18,8 @@ from shares import tokens
 from shares.config import runtime
 from shares.download import payloads, ranges, row_seal, slots
 from shares.download import rows as download_rows
+from shares.e2e import keys as e2e_keys
+from shares.e2e import serving as e2e_serving
 from shares.models import Download, Share
 from shares.operator import processes
 
@@ -191,6 +193,8 @@ def validator_of(share: Share) -> str:
 
 def open_source(share: Share, start: int, end: int):
     """A reader for the share's bytes; raises PayloadChanged if anything drifted."""
+    if share.kind == Share.Kind.E2E:
+        return e2e_serving.open_source(share, start, end)
     if share.kind == Share.Kind.DIRECTORY:
         from shares.archives.source import open_archive
 
@@ -514,12 +518,13 @@ def bury_dead_servers() -> list[Share]:
 
 def housekeeping() -> list[Share]:
     """Bury dead servers (here by pid, elsewhere by lease), mark expired
-    shares, delete orphaned key material."""
+    shares, delete orphaned key material (TLS, and encrypted shares' key records)."""
     from shares.operator import leases
 
     buried = bury_dead_servers() + leases.reap()
     Share.objects.expire_due()
     reap_tls_material()
+    e2e_keys.reap(settings.DATA_DIR, tls_material_is_orphaned)
     return buried
 
 

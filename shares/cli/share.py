@@ -19,6 +19,7 @@ from shares.config import runtime
 from shares.config.conf import ConfigError
 from shares.config.serving_options import TlsChoice
 from shares.download import payloads
+from shares.e2e import sharing as e2e_sharing
 from shares.gates import identity
 from shares.handling import outage
 from shares.network import stun, tls_store
@@ -31,11 +32,13 @@ from shares.server import listeners as listen
 log = logging.getLogger("pasla")
 
 
-def share_url(scheme: str, host: str | None, port: int, token: str, name: str) -> str | None:
+def share_url(
+    scheme: str, host: str | None, port: int, token: str, name: str, fragment: str = ""
+) -> str | None:
     if host is None:
         return None
     prefix = settings.PASLA_URL_PREFIX
-    return f"{scheme}://{host}:{port}{prefix}/{token}/{urllib.parse.quote(name, safe='')}"
+    return f"{scheme}://{host}:{port}{prefix}/{token}/{urllib.parse.quote(name, safe='')}{fragment}"
 
 
 def _checksum(path, size: int, wanted: bool | None, quiet: bool) -> str:
@@ -118,24 +121,34 @@ class Pinned:
     manifest: list | None = None
     layout: object = None
     left_out: object = None  # archives.pinning.LeftOut, for a directory
+    e2e: bool = False  # --e2e: served encrypted (shares/e2e/)
 
 
 def _sha256_for(pinned, opts) -> str:
     """The payload's SHA-256 as the options ask; hashing an archive means
-    reading every member, so a directory is hashed only on request."""
+    reading every member, so a directory is hashed only on request. An
+    encrypted share's metadata record carries it: asked by default."""
+    wanted = True if opts.e2e and opts.checksum is None else opts.checksum
     if pinned.kind == "directory":
-        return _archive_sha256(pinned.path, pinned.manifest, pinned.layout) if opts.checksum else ""
-    return _checksum(pinned.path, pinned.identity.size, opts.checksum, opts.json)
+        return _archive_sha256(pinned.path, pinned.manifest, pinned.layout) if wanted else ""
+    return _checksum(pinned.path, pinned.identity.size, wanted, opts.json)
 
 
 def _directory_fields(pinned) -> dict:
     """The --json keys a directory adds (none for a file)."""
+    fields = {"e2e": True} if pinned.e2e else {}
     if pinned.kind != "directory":
-        return {}
-    return {"kind": "directory", "archive": pinned.archive_format, "entries": len(pinned.manifest)}
+        return fields
+    return {**fields, "kind": "directory", "archive": pinned.archive_format, "entries": len(pinned.manifest)}
 
 
 def pin(opts) -> Pinned:
+    pinned = _pin(opts)
+    pinned.e2e = opts.e2e
+    return pinned
+
+
+def _pin(opts) -> Pinned:
     target = Path(opts.file)
     if not target.is_dir():
         if opts.archive:
@@ -203,6 +216,7 @@ def create_only(opts, minutes: float, max_downloads: int, pinned: "Pinned") -> i
     parts = urllib.parse.urlsplit(base)
     port = parts.port or (443 if parts.scheme == "https" else 80)
     sha256 = _sha256_for(pinned, opts)
+    plan = e2e_sharing.plan(pinned, sha256) if opts.e2e else None
     extra = {"served_by": "pasla serve", **_directory_fields(pinned)}
     token = tokens.mint()
     share_id = "dry-run"
@@ -212,21 +226,18 @@ def create_only(opts, minutes: float, max_downloads: int, pinned: "Pinned") -> i
 
         services.ensure_database()
         new = services.create_share(
-            path=str(pinned.path),
-            name=pinned.name,
-            identity=pinned.identity,
-            kind=pinned.kind,
-            archive_format=pinned.archive_format,
-            manifest=pinned.manifest,
+            **e2e_sharing.payload_fields(pinned, sha256, plan),
             minutes=minutes,
             max_downloads=max_downloads,
-            sha256=sha256,
             port=port,
             scheme=parts.scheme,
             shared_server=True,
         )
+        if plan:
+            e2e_sharing.keep(plan, new.share, served_here=False)
         token, share_id = new.token, new.share.id
-    url = deployment.share_url(base, settings.PASLA_URL_PREFIX, token, pinned.name)
+    url_name, fragment = (plan.opaque_name, plan.fragment) if plan else (pinned.name, "")
+    url = deployment.share_url(base, settings.PASLA_URL_PREFIX, token, url_name) + fragment
     view = ShareView(
         id=share_id,
         file=str(pinned.path),
@@ -308,8 +319,10 @@ def run(opts) -> int:
         for warning in warnings:
             tls_setup.warn(warning)
         sha256 = _sha256_for(pinned, opts)
+        plan = e2e_sharing.plan(pinned, sha256) if opts.e2e else None
+        url_name, fragment = (plan.opaque_name, plan.fragment) if plan else (pinned.name, "")
         extra = _directory_fields(pinned)
-        if extra:
+        if "entries" in extra:
             extra["banner_rows"] = [
                 ("Archive", f"{pinned.archive_format}, {extra['entries']} entries, stored, streamed"),
             ]
@@ -325,8 +338,8 @@ def run(opts) -> int:
                 minutes=minutes,
                 max_downloads=max_downloads,
                 sha256=sha256,
-                url_ipv4=share_url(scheme, host4, actual_port, token, pinned.name),
-                url_ipv6=share_url(scheme, host6, actual_port, token, pinned.name),
+                url_ipv4=share_url(scheme, host4, actual_port, token, url_name, fragment),
+                url_ipv6=share_url(scheme, host6, actual_port, token, url_name, fragment),
                 dry_run=dry_run,
                 scheme=scheme,
                 cert_mode=tls_choice.mode if tls_choice.enabled else None,
@@ -355,15 +368,9 @@ def run(opts) -> int:
         # Held until the server installs its own handlers (it replaces this one).
         signal.signal(signal.SIGTERM, _stop_during_setup)
         new = services.create_share(
-            path=str(path),
-            name=pinned.name,
-            identity=identity,
-            kind=pinned.kind,
-            archive_format=pinned.archive_format,
-            manifest=pinned.manifest,
+            **e2e_sharing.payload_fields(pinned, sha256, plan),
             minutes=minutes,
             max_downloads=max_downloads,
-            sha256=sha256,
             port=actual_port,
             scheme=scheme,
             cert_fingerprint=pair.fingerprint if pair else "",
@@ -376,6 +383,8 @@ def run(opts) -> int:
             },
         )
         created = new.share
+        if plan:
+            e2e_sharing.keep(plan, new.share, served_here=True)
         if tls_choice.mode == "ephemeral":
             tls_dir, server_tls = tls_setup.store_ephemeral(
                 settings.DATA_DIR, new.share.id, pair, client_certs
