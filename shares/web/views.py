@@ -15,6 +15,7 @@ from shares.download import payloads, ranges
 from shares.download.sendfile_plan import EXTENSION as SENDFILE_EXTENSION
 from shares.download.sendfile_plan import SEGMENT
 from shares.download.streaming import SlotSpent, Transfer
+from shares.e2e import page as e2e_page
 from shares.handling import client_gone, offload, outage
 from shares.network import client_auth
 from shares.web import disposition, landing, previews, responses, tickets
@@ -109,6 +110,8 @@ def wants_landing_page(request, share) -> bool:
     """
     if request.method != "GET":
         return False
+    if share.kind == share.Kind.E2E and e2e_page.asks_for_worker(request):
+        return True  # the encrypted page's service worker script: never the file, never a slot
     if previews.is_link_preview(request.headers.get("User-Agent")):
         return True  # whatever it says it accepts: a preview must never use a slot
     if not prefers_html(request.headers.get("Accept")):
@@ -166,7 +169,8 @@ async def download(request, token: str, name: str):
             if not share.is_live:  # the file was deleted: the share has ended
                 return responses.gone(request, share.state)
             return responses.error(request, 500)
-        return await db(landing.render)(request, share)
+        render = e2e_page.render if share.kind == share.Kind.E2E else landing.render
+        return await db(render)(request, share)
     if outcome.status == 410:
         return responses.gone(request, outcome.reason)
     if outcome.status == 500:

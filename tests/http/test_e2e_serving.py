@@ -115,3 +115,32 @@ def test_a_share_without_its_key_record_is_refused(tmp_path, data_dir):
     run_pasla(["list"], data_dir)  # housekeeping: an ended share's key record goes
     assert not record.exists()
     assert not os.listdir(data_dir / "e2e")
+
+
+def test_the_page_and_its_worker_use_no_slot_and_allow_only_their_own_script(pasla, tmp_path):
+    original = tmp_path / NAME
+    original.write_bytes(PATTERN)
+    served = pasla(original, "--e2e", "--single")
+    bot = {"User-Agent": "Slackbot-LinkExpanding 1.0", "Accept": "text/html"}
+    page, html = served.request(headers=bot)
+    assert page.status == 200 and b'id="e2e"' in html
+    assert not found(html) and NAME.encode() not in html
+    csp = page.getheader("Content-Security-Policy")
+    nonce = csp.split("'nonce-")[1].split("'")[0]
+    assert "default-src 'none'" in csp and "script-src 'nonce-" in csp and "unsafe" not in csp
+    assert html.count(b"<script") == html.count(f'<script nonce="{nonce}"'.encode()) == 1
+    assert b"http://" not in html.split(b"<script", 1)[1] and b"https://" not in html.split(b"<script", 1)[1]
+    worker, script = served.request(
+        path=served.path + "?pasla-worker=1", headers={"Service-Worker": "script"}
+    )
+    assert worker.status == 200 and worker.getheader("Content-Type").startswith("text/javascript")
+    assert b"respondWith" in script and worker.getheader("Content-Security-Policy").startswith(
+        "default-src 'none'"
+    )
+    # The head embedded in the page is the ciphertext's first bytes: no byte of the file.
+    head = base64.b64decode(html.split(b'data-head="')[1].split(b'"')[0])
+    assert len(head) == ece.HEAD_SIZE
+    row = served.share_row()
+    assert row["slots_used"] == 0 and served.downloads() == []
+    _, body = served.request()
+    assert body[: ece.HEAD_SIZE] == head
