@@ -31,6 +31,7 @@ HEADER_SIZE = SALT_SIZE + 4 + 1
 DATA_PER_RECORD = RS - TAG - 1
 HEAD_SIZE = HEADER_SIZE + RS  # header and metadata record: what a reader needs first
 DELIMITER, LAST_DELIMITER = 1, 2
+_NOT_LAST, _LAST = bytes([DELIMITER]), bytes([LAST_DELIMITER])
 META_LIMIT = 2048  # the metadata JSON, well under a record
 TYPE_LIMIT = 127  # a content type, in characters
 _CEK_INFO = b"Content-Encoding: aes128gcm\x00"
@@ -214,7 +215,7 @@ class Sealer:
             lo, hi = plain_span(index, self.size)
             if len(data) != hi - lo:
                 raise ValueError("record data of the wrong length")
-            plain = bytes(data) + bytes([LAST_DELIMITER if index == self.records else DELIMITER])
+            plain = b"".join((data, _LAST if index == self.records else _NOT_LAST))
         return self.aead.encrypt(self.keys.nonce(index), plain, None)
 
 

@@ -55,11 +55,13 @@ class SealedSource:
         span = ece.records_between(offset, end, self.sealer.size)
         if span:
             records = self._sealed(span.start, span.stop - 1)
-            base = ece.record_start(span.start)
-            joined = b"".join(records)
-            parts.append(joined[max(0, offset - base) : end - base])
-            last_start = ece.record_start(span.stop - 1)
-            if end < last_start + len(records[-1]):
+            # Views of the first and last record's parts: the one join below is the only copy.
+            at = ece.record_start(span.start)
+            for record in records:
+                lo, hi = max(offset, at), min(end, at + len(record))
+                parts.append(record if hi - lo == len(record) else memoryview(record)[lo - at : hi - at])
+                at += len(record)
+            if end < at:
                 self._kept = (span.stop - 1, records[-1])
         return b"".join(parts)
 
