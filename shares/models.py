@@ -6,8 +6,13 @@ from datetime import timedelta
 from django.db import models
 from django.utils import timezone
 
+from shares.config.durations import UNLIMITED, is_capped
+
 
 class ShareQuerySet(models.QuerySet):
+    def capped(self):
+        return self.exclude(max_downloads=UNLIMITED)
+
     def live(self):
         return self.filter(state=Share.State.LIVE, expires_at__gt=timezone.now())
 
@@ -59,7 +64,7 @@ class Share(models.Model):
     expires_at = models.DateTimeField(db_index=True)
     ended_at = models.DateTimeField(null=True, blank=True)
     state = models.CharField(max_length=16, choices=State.choices, default=State.LIVE, db_index=True)
-    max_downloads = models.PositiveIntegerField(default=0, help_text="0 means unlimited.")
+    max_downloads = models.PositiveIntegerField(default=UNLIMITED, help_text="0 means unlimited.")
     slots_used = models.PositiveIntegerField(default=0)
     bytes_served = models.BigIntegerField(default=0)
 
@@ -99,7 +104,7 @@ class Share(models.Model):
 
     @property
     def is_capped(self) -> bool:
-        return self.max_downloads > 0
+        return is_capped(self.max_downloads)
 
     @property
     def slots_left(self) -> int | None:
@@ -119,21 +124,6 @@ class Share(models.Model):
         return self.state
 
     # --- the domain's actions ---------------------------------------------
-
-    def claim_slot(self) -> bool:
-        """Take one download slot with a single conditional UPDATE.
-
-        The WHERE clause carries the whole rule (live, in time, under the
-        cap), so concurrent claimers on any worker can never over-serve.
-        The statement is written out in shares/download/rows.py: it is on
-        every download's path.
-        """
-        from shares.download import rows as download_rows
-
-        claimed = download_rows.claim_slot(self.pk)
-        if claimed:
-            self.slots_used += 1
-        return claimed
 
     def end(self, state: str) -> bool:
         """Move a live share to an end state; False if it had already ended."""

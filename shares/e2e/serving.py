@@ -11,6 +11,7 @@ from types import SimpleNamespace
 
 from django.conf import settings
 
+from shares.archives.source import open_archive
 from shares.download import payloads
 from shares.e2e import ece, keys
 from shares.e2e.source import SealedSource
@@ -23,8 +24,6 @@ def secrets_of(share) -> keys.Secrets | None:
 def _plain_source(record: keys.Secrets, share_id: str, lo: int, hi: int):
     """A reader of the plaintext whose bytes [lo, hi) the range needs."""
     if record.archive_format:
-        from shares.archives.source import open_archive
-
         pinned = SimpleNamespace(
             id=share_id,
             path=record.path,
