@@ -41,6 +41,9 @@ class Share(models.Model):
     class Kind(models.TextChoices):
         FILE = "file"
         DIRECTORY = "directory"
+        # End-to-end encrypted (a file or a directory): the row holds no
+        # path or name, the key record does (shares/e2e/keys.py).
+        E2E = "e2e", "end-to-end encrypted"
 
     id = models.CharField(primary_key=True, max_length=16, editable=False)
     token_digest = models.CharField(max_length=64, unique=True, editable=False)

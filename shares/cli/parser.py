@@ -10,7 +10,7 @@ import sys
 from shares import __version__
 from shares.config import numbers
 
-SUBCOMMANDS = ("list", "stop", "purge", "admin-user", "client-cert", "serve", "share")
+SUBCOMMANDS = ("list", "stop", "purge", "admin-user", "client-cert", "serve", "share", "get")
 
 
 class CliError(Exception):
@@ -30,7 +30,8 @@ def share_parser() -> Parser:
         epilog="Subcommands: 'pasla list', 'pasla stop ID', 'pasla stop --all', "
         "'pasla purge [--older-than DAYS]', 'pasla admin-user NAME', "
         "'pasla client-cert NAME' (a client certificate for --client-ca), "
-        "'pasla serve' (one server for every share), 'pasla share FILE' (same as --no-serve). "
+        "'pasla serve' (one server for every share), 'pasla share FILE' (same as --no-serve), "
+        "'pasla get URL' (download, decrypt and check a share). "
         "Defaults for duration, max_downloads, port and TLS can be set in the config file "
         "($PASLA_CONFIG or ~/.config/pasla); tuning constants come from PASLA_* environment "
         "variables (ASCII digits; a very large value means 'never' or 'unlimited'; see README).",
@@ -133,6 +134,12 @@ def share_parser() -> Parser:
         choices=("zip", "tar"),
         default=None,
         help="how a directory is served: zip (default) or tar; uncompressed, streamed, exact size",
+    )
+    p.add_argument(
+        "--e2e",
+        action="store_true",
+        help="end-to-end encrypted: the key is only in the URL's #fragment, the server sends "
+        "ciphertext and its database holds no key and no file name (docs/e2e.md)",
     )
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout, no banner")
     p.add_argument(
@@ -273,6 +280,29 @@ def client_cert_parser() -> Parser:
     return p
 
 
+def get_parser() -> Parser:
+    p = Parser(
+        prog="manage.py pasla get",
+        description="Download a share's file: an encrypted share (a URL ending in #k=...) is "
+        "decrypted as it arrives; every download is checked (SHA-256, Repr-Digest) and only then "
+        "renamed into place. Exit status 1 with one line on any error.",
+    )
+    p.add_argument("url", help="the share's URL, with its #k=... fragment for an encrypted share")
+    p.add_argument(
+        "-o", "--output", metavar="FILE", default=None, help="where to save (default: the share's name)"
+    )
+    p.add_argument(
+        "-c", "--continue", dest="resume", action="store_true", help="resume an interrupted download"
+    )
+    p.add_argument(
+        "--cert-sha256",
+        metavar="HEX",
+        default=None,
+        help="https with a self-signed certificate: accept the one with this SHA-256 fingerprint",
+    )
+    return p
+
+
 MAX_PURGE_DAYS = 36_500
 
 
@@ -299,6 +329,7 @@ def parse(argv: list[str]) -> tuple[str, argparse.Namespace]:
             "admin-user": admin_user_parser,
             "client-cert": client_cert_parser,
             "serve": serve_parser,
+            "get": get_parser,
         }[name]()
         opts = parser.parse_args(argv[1:])
         if name == "stop" and bool(opts.id) == bool(opts.all):

@@ -15,6 +15,7 @@ from shares.download import context, decision, finish, lookup, ranges
 from shares.download.sendfile_plan import EXTENSION as SENDFILE_EXTENSION
 from shares.download.sendfile_plan import SEGMENT
 from shares.download.streaming import SlotSpent, Transfer
+from shares.e2e import page as e2e_page
 from shares.files import payloads
 from shares.handling import client_gone, offload, outage
 from shares.network import client_auth
@@ -108,6 +109,9 @@ def page_wish(request) -> decision.PageWish:
     """
     if request.method != "GET":
         return decision.NO_PAGE
+    if e2e_page.asks_for_worker(request):
+        # An encrypted page's service worker script (shares/e2e/page.py): never the file, never a slot.
+        return decision.PageWish(wanted=True)
     if previews.is_link_preview(request.headers.get("User-Agent")):
         # Whatever it says it accepts, and whatever ticket it shows: a preview never uses a slot.
         return decision.PageWish(wanted=True)
@@ -185,7 +189,8 @@ async def _landing_page(request, share):
         if not share.is_live:  # the file was deleted: the share has ended
             return responses.gone(request, share.state)
         return responses.error(request, 500)
-    return await db(landing.render)(request, share)
+    render = e2e_page.render if share.kind == share.Kind.E2E else landing.render
+    return await db(render)(request, share)
 
 
 def _body_headers(share, selection) -> dict[str, str]:
