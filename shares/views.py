@@ -24,10 +24,11 @@ from shares import (
     services,
     tickets,
 )
+from shares.bandwidth import budget, pacing
 from shares.negotiation import prefers_html
 from shares.sendfile_plan import EXTENSION as SENDFILE_EXTENSION
 from shares.sendfile_plan import SEGMENT
-from shares.streaming import SlotSpent, Transfer
+from shares.streaming import OverBudget, SlotSpent, Transfer
 
 log = logging.getLogger("pasla")
 
@@ -143,6 +144,10 @@ async def button_pressed(request, token: str, name: str):
 async def download(request, token: str, name: str):
     if request.method == "POST":
         return await button_pressed(request, token, name)
+    # Before anything is claimed: a client past its bytes budget for the
+    # hour takes no slot and learns nothing about the token.
+    if wait := await budget.refused_for(request.client_ip):
+        return responses.error(request, 429, headers={"Retry-After": str(wait)})
     pending = offload.submit(
         services.open_download,
         token,
@@ -210,6 +215,8 @@ async def download(request, token: str, name: str):
             validator=headers["ETag"],
             body=outcome.body,
             notice=(request.scope.get("extensions") or {}).get(client_gone.EXTENSION),
+            allowance=budget.allowance_for(request.client_ip),
+            pacer=pacing.pacer_for(share),
         )
         zero_copy = outcome.body is None and zero_copy_allowed(request, outcome.source)
         try:
@@ -217,6 +224,10 @@ async def download(request, token: str, name: str):
         except SlotSpent:
             await offload.submit(transfer.abandon)
             return responses.gone(request, "exhausted")
+        except OverBudget:
+            await offload.submit(transfer.abandon)
+            wait = await budget.refused_for(request.client_ip)
+            return responses.error(request, 429, headers={"Retry-After": str(max(1, wait))})
         except asyncio.CancelledError:
             transfer.abandon_opening()
             raise

@@ -219,6 +219,7 @@ def create_only(opts, minutes: float, max_downloads: int, pinned: "Pinned") -> i
             port=port,
             scheme=parts.scheme,
             shared_server=True,
+            options={"max_rate": opts.max_rate} if opts.max_rate else None,
         )
         token, share_id = new.token, new.share.id
     url = deployment.share_url(base, settings.PASLA_URL_PREFIX, token, pinned.name)
@@ -368,6 +369,7 @@ def run(opts) -> int:
                 "allow_ip": [str(net) for net in clients["networks"]],
                 # An extension (admin) must never outlive the certificate.
                 "cert_not_after": pair.not_after.isoformat() if pair else None,
+                **({"max_rate": opts.max_rate} if opts.max_rate else {}),
             },
         )
         created = new.share

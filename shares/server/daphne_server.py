@@ -157,8 +157,12 @@ class PaslaRequest(WebRequest):
 
     def cut_too_slow(self) -> None:
         """The client read below the minimum speed: end the connection, saying why."""
+        self.cut(client_gone.TOO_SLOW)
+
+    def cut(self, reason: str) -> None:
+        """End the connection now (a body cut short), saying why."""
         if self.leave_notice is not None:
-            self.leave_notice.reason = client_gone.TOO_SLOW
+            self.leave_notice.reason = reason
         if self.sender is not None:
             self.sender.stop(zero_copy.ClientGone())
         transport = getattr(self.channel, "transport", None)
@@ -375,6 +379,7 @@ class PaslaServer(Server):
             extensions[client_auth.EXTENSION] = {"sha256": client}
         # The application hears of a lost connection from us, directly.
         protocol.leave_notice = extensions[client_gone.EXTENSION] = client_gone.LeaveNotice()
+        protocol.leave_notice.cut = protocol.cut
         return super().create_application(protocol, {**scope, "extensions": extensions})
 
     async def send_file(self, protocol, message):
@@ -393,7 +398,7 @@ class PaslaServer(Server):
             protocol.file_bytes += size
             report(size)
 
-        sender = make(message["fd"], message["offset"], message["count"], progress)
+        sender = make(message["fd"], message["offset"], message["count"], progress, message.get("pacer"))
         transport = sender.transport
         log.debug("a file range goes out by %s", type(sender).__name__)
         protocol.sender = sender
