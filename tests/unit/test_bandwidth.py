@@ -31,7 +31,24 @@ def test_rates_that_mean_something(text, expected):
 
 @pytest.mark.parametrize(
     "text",
-    ["", "M", "5MB", "5 M", "-5M", "+5M", "5e6", "1.2.3", "5T", "inf", "nan", "٥M", "5m/s", "0x10", "1_000", "."],
+    [
+        "",
+        "M",
+        "5MB",
+        "5 M",
+        "-5M",
+        "+5M",
+        "5e6",
+        "1.2.3",
+        "5T",
+        "inf",
+        "nan",
+        "٥M",
+        "5m/s",
+        "0x10",
+        "1_000",
+        ".",
+    ],
 )
 def test_junk_rates_are_refused_with_one_line(text):
     with pytest.raises(ValueError) as refused:
@@ -46,7 +63,8 @@ def test_rates_below_one_kib_a_second_are_refused(text):
 
 
 @pytest.mark.parametrize(
-    "rate, shown", [(5 << 20, "5 MiB/s"), (512_000, "500 KiB/s"), (1_572_864, "1.5 MiB/s"), (1000, "1000 B/s")]
+    "rate, shown",
+    [(5 << 20, "5 MiB/s"), (512_000, "500 KiB/s"), (1_572_864, "1.5 MiB/s"), (1000, "1000 B/s")],
 )
 def test_rates_described_for_people(rate, shown):
     assert rates.describe(rate) == shown
