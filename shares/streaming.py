@@ -217,7 +217,7 @@ class Transfer:
         cut = getattr(self.notice, "cut", None)
         if cut is None:
             return False
-        cut(client_gone.OVER_BUDGET)
+        cut(client_gone.OVER_BUDGET, graceful=True)
         return True
 
     def _broken(self, exc: Exception) -> str:
