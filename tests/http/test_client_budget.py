@@ -27,9 +27,7 @@ def start(pasla, tmp_path, variant="sendfile", size=BIG, budget=BUDGET):
     shared = tmp_path / "shared.bin"
     payload = os.urandom(size)
     shared.write_bytes(payload)
-    served = pasla(
-        shared, 5, *args, "--no-checksum", env={"PASLA_CLIENT_BYTES_PER_HOUR": str(budget), **env}
-    )
+    served = pasla(shared, 5, *args, "--no-checksum", env={"PASLA_CLIENT_BYTES_PER_HOUR": str(budget), **env})
     return served, payload
 
 
