@@ -20,8 +20,8 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
-from shares import defences, identity
 from shares.bandwidth import hour
+from shares.gates import defences, identity
 
 log = logging.getLogger("pasla")
 

@@ -8,7 +8,7 @@ Bytes a second, digits with at most one '.', and an optional K, M or G
 
 import re
 
-from shares import numbers
+from shares.config import numbers
 
 UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
 # ASCII only, no blanks inside, no sign, no exponent.
