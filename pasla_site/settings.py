@@ -63,19 +63,19 @@ INSTALLED_APPS = [
 # path meets. Sessions, CSRF, auth and messages run for admin paths only
 # (AdminOnlyMiddleware), so downloads never pay for them.
 MIDDLEWARE = [
-    "shares.gates.middleware.AccessLogMiddleware",
-    "shares.gates.middleware.SecurityHeadersMiddleware",
-    "shares.gates.middleware.ClientIdentityMiddleware",
-    "shares.gates.middleware.AdminGateMiddleware",
-    "shares.gates.middleware.AllowlistMiddleware",
-    "shares.gates.middleware.BanMiddleware",
-    "shares.gates.middleware.RateLimitMiddleware",
-    "shares.gates.middleware.MethodGateMiddleware",
-    "shares.gates.middleware.AdminOnlyMiddleware",
+    "shares.gates.access_log.AccessLogMiddleware",
+    "shares.gates.headers.SecurityHeadersMiddleware",
+    "shares.gates.client.ClientIdentityMiddleware",
+    "shares.gates.admin.AdminGateMiddleware",
+    "shares.gates.bans.AllowlistMiddleware",
+    "shares.gates.bans.BanMiddleware",
+    "shares.gates.rate.RateLimitMiddleware",
+    "shares.gates.methods.MethodGateMiddleware",
+    "shares.gates.admin.AdminOnlyMiddleware",
 ]
 ADMIN_MIDDLEWARE = [
-    "shares.gates.middleware.AdminCookiesMiddleware",
-    "shares.gates.middleware.AdminLoginThrottleMiddleware",
+    "shares.gates.admin.AdminCookiesMiddleware",
+    "shares.gates.admin.AdminLoginThrottleMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",

@@ -117,21 +117,6 @@ class Share(models.Model):
 
     # --- the domain's actions ---------------------------------------------
 
-    def claim_slot(self) -> bool:
-        """Take one download slot with a single conditional UPDATE.
-
-        The WHERE clause carries the whole rule (live, in time, under the
-        cap), so concurrent claimers on any worker can never over-serve.
-        The statement is written out in shares/download/rows.py: it is on
-        every download's path.
-        """
-        from shares.download import rows as download_rows
-
-        claimed = download_rows.claim_slot(self.pk)
-        if claimed:
-            self.slots_used += 1
-        return claimed
-
     def end(self, state: str) -> bool:
         """Move a live share to an end state; False if it had already ended."""
         now = timezone.now()

@@ -37,12 +37,12 @@ def run(opts, argv: list[str]) -> int:
         )
     base = base_url(settings.PASLA_PUBLIC_URL, None) if settings.PASLA_PUBLIC_URL else None
 
-    from shares import services
     from shares.handling import outage
+    from shares.operator import database
     from shares.server.supervisor import Supervisor, SupervisorError, worker_command
 
     outage.require()
-    services.ensure_database()
+    database.ensure_database()
     sockets = _bind_all(binds, workers)
     metrics_dir = _metrics_dir()
     addresses = [(host, sockets[0][i].getsockname()[1]) for i, (host, _) in enumerate(binds)]
@@ -135,11 +135,11 @@ def _metrics_dir() -> Path:
 
 
 def _after_death(pid: int, hostname: str) -> None:
-    from shares import services
+    from shares.download import rows
     from shares.operator import leases, metrics
 
     metrics.worker_gone(pid)
-    closed = services.close_worker_history(pid, hostname)
+    closed = rows.close_worker_history(pid, hostname)
     leases.forget(pid, hostname)
     if closed:
         log.warning("closed %d download(s) the dead worker left in progress", closed)

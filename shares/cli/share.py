@@ -19,12 +19,12 @@ from shares.config import runtime
 from shares.config.conf import ConfigError
 from shares.config.serving_options import TlsChoice
 from shares.download import payloads
-from shares.gates import identity
 from shares.handling import outage
-from shares.network import stun, tls_store
+from shares.network import clients, stun, tls_store
 from shares.network.address_probe import url_hosts
 from shares.network.addresses import LOOPBACK_WARNING, loopback_only
 from shares.network.certificates import CertPair
+from shares.operator import actions, database, housekeeping
 from shares.operator.console import ShareView, print_banner, print_json
 from shares.server import listeners as listen
 
@@ -53,14 +53,14 @@ def _checksum(path, size: int, wanted: bool | None, quiet: bool) -> str:
 def client_options(opts, trust_proxy: bool, trust_header: str | None) -> dict:
     """--allow-ip, and --trust-proxy / --trust-header after the config file; CliError if bad."""
     try:
-        networks = tuple(identity.parse_network(text) for text in opts.allow_ip)
+        networks = tuple(clients.parse_network(text) for text in opts.allow_ip)
     except ValueError as exc:
         raise CliError(str(exc)) from None
     header = trust_header
     if header is not None:
         if not trust_proxy:
             raise CliError("--trust-header needs --trust-proxy")
-        if not identity.valid_header_name(header):
+        if not clients.valid_header_name(header):
             raise CliError(f"invalid header name {header!r} (letters, digits and '-' only)")
     return {"trust": trust_proxy, "header": header, "networks": networks}
 
@@ -208,10 +208,8 @@ def create_only(opts, minutes: float, max_downloads: int, pinned: "Pinned") -> i
     share_id = "dry-run"
     outage.require()  # --dry-run too: the share would be recorded there
     if not opts.dry_run:
-        from shares import services
-
-        services.ensure_database()
-        new = services.create_share(
+        database.ensure_database()
+        new = actions.create_share(
             path=str(pinned.path),
             name=pinned.name,
             identity=pinned.identity,
@@ -344,18 +342,17 @@ def run(opts) -> int:
             print_json(view.as_json()) if opts.json else print_banner(view)
             return 0
 
-        from shares import services
         from shares.server.runner import ShareRunner
 
         pair = own_pair
         if tls_choice.mode == "ephemeral":
             pair = tls_setup.ephemeral_pair([host4, host6], minutes)
 
-        services.ensure_database()
-        _reap_quietly(services)
+        database.ensure_database()
+        _reap_quietly()
         # Held until the server installs its own handlers (it replaces this one).
         signal.signal(signal.SIGTERM, _stop_during_setup)
-        new = services.create_share(
+        new = actions.create_share(
             path=str(path),
             name=pinned.name,
             identity=identity,
@@ -419,7 +416,7 @@ def run(opts) -> int:
     except BaseException:
         if created is not None:
             # Whatever stopped us, nothing serves this share any more.
-            _end_quietly(services, created)
+            _end_quietly(created)
         raise
     finally:
         tls_store.remove(tls_dir)
@@ -428,15 +425,15 @@ def run(opts) -> int:
                 item.sock.close()
 
 
-def _end_quietly(services, share) -> None:
+def _end_quietly(share) -> None:
     try:
-        services.revoke(share)
+        actions.revoke(share)
     except Exception:
         log.warning("could not mark share %s as ended", share.id, exc_info=True)
 
 
-def _reap_quietly(services) -> None:
+def _reap_quietly() -> None:
     try:
-        services.housekeeping()
+        housekeeping.housekeeping()
     except Exception:  # housekeeping must never stop a new share
         log.warning("could not clean up after earlier shares", exc_info=True)

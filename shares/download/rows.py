@@ -23,12 +23,17 @@ Only the hot path lives here; everything else keeps using the ORM.
 """
 
 import json
+import socket
 from dataclasses import dataclass
 
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.utils import timezone
 
+from shares.config import runtime
 from shares.models import Download, Share, Slot
+
+# Asked once: every history row names the host that served it.
+HOSTNAME = socket.gethostname()
 
 # Statement templates. {share}, {slot}, {download}: quoted table names;
 # {for_update}: the row lock where the database has one (SQLite has none:
@@ -205,7 +210,8 @@ def share_size(share_id: str) -> int:
 
 
 def claim_slot(share_id: str) -> bool:
-    """Share.claim_slot()'s conditional UPDATE: live, in time, under the cap."""
+    """Take one download slot; the one conditional UPDATE carries the whole rule
+    (live, in time, under the cap), so concurrent claimers never over-serve."""
     rows = _Rows()
     return rows.count("claim_slot", [share_id, Share.State.LIVE, rows.now()]) == 1
 
@@ -299,3 +305,19 @@ def close_download(download_id: int, *, sent: int, outcome: str) -> None:
 
 def move_download(download_id: int, slot_id: int) -> None:
     _Rows().count("move_download", [slot_id, download_id])
+
+
+def close_worker_history(pid: int, hostname: str) -> int:
+    """A worker died (SIGKILL, crash): close what it left open.
+
+    Its in-progress history rows become "interrupted" (their bytes_sent is
+    the last progress flushed, at most a second old; the slot keeps only
+    what earlier requests recorded, so its owner can resume), and its slots
+    are free for other workers.
+    Returns the number of history rows closed.
+    """
+    closed = Download.objects.filter(pid=pid, hostname=hostname, outcome=Download.Outcome.IN_PROGRESS).update(
+        outcome=Download.Outcome.INTERRUPTED, finished_at=timezone.now()
+    )
+    Slot.objects.filter(worker=runtime.worker_id(pid, hostname)).update(worker="")
+    return closed

@@ -24,13 +24,13 @@ import threading
 from shares.bandwidth import budget
 from shares.bandwidth.budget import OverBudget
 from shares.download import slots
+from shares.download.finish import finish_download
 from shares.download.live import board
 from shares.download.payloads import PayloadDrift
 from shares.download.sendfile_plan import DELIVERED, SEGMENT
 from shares.download.sendfile_plan import MESSAGE as SENDFILE
 from shares.handling import client_gone, offload
 from shares.models import Download
-from shares.services import finish_download
 
 log = logging.getLogger("pasla")
 

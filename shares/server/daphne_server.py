@@ -318,7 +318,10 @@ class PaslaServer(Server):
         limits = self.limits or settings.PASLA_LIMITS
         self.start_speed_check(limits)
         wrap = guards.guard_wrapper(
-            limits, behind_proxy=runtime.trust_proxy, shared=self.shared_counts, encrypted=bool(self.wrappers)
+            limits,
+            behind_proxy=runtime.current().trust_proxy,
+            shared=self.shared_counts,
+            encrypted=bool(self.wrappers),
         )
         self.guard = wrap(factory)
         return self.guard

@@ -11,9 +11,9 @@ import logging
 import signal
 import time
 
-from shares import services
+from shares.download import finish
 from shares.handling import outage
-from shares.operator import chores, leases
+from shares.operator import actions, chores, housekeeping, leases
 
 log = logging.getLogger("pasla")
 
@@ -74,7 +74,7 @@ class ShareRunner:
             zero_copy_sends=bool(self.limits.zero_copy),
         )
         self._settler = OffLoop(self._settle, self._checked)
-        self._flusher = OffLoop(services.record_progress, what="record download progress")
+        self._flusher = OffLoop(finish.record_progress, what="record download progress")
         self._renewer = OffLoop(leases.renew_and_reap, what="renew this worker's lease")
         self._prober = OffLoop(outage.outages.probe, what="probe the database and cache")
         self._timers = {
@@ -143,8 +143,8 @@ class ShareRunner:
 
     def _settle(self):
         """The watchdog's question, asked off the loop: has the share ended?"""
-        state = services.settle(self.share_id)
-        if state == "dead" and services.reclaim(self.share_id):
+        state = housekeeping.settle(self.share_id)
+        if state == "dead" and housekeeping.reclaim(self.share_id):
             log.warning(
                 "share %s was recorded as dead while this server could not renew its lease "
                 "(suspended, or cut off from the database): serving it again",
@@ -213,4 +213,4 @@ def _revoke(share_id):
 
     share = Share.objects.filter(pk=share_id).first()
     if share is not None:
-        services.revoke(share)
+        actions.revoke(share)

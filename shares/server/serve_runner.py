@@ -11,8 +11,8 @@ through Redis; the heartbeat keeps this worker's entry alive there.
 import logging
 import signal
 
-from shares import services
 from shares.handling import outage
+from shares.operator import housekeeping
 from shares.server.runner import ShareRunner
 from shares.server.shared_caps import HEARTBEAT_SECONDS
 
@@ -58,7 +58,7 @@ class ServeRunner(ShareRunner):
         self._begin_end("stopped")
 
     def _settle(self):
-        return services.settle_all()
+        return housekeeping.settle_all()
 
     def _checked(self, future):
         try:

@@ -1,7 +1,7 @@
 """The page a browser gets instead of the file: safe to show to any bot.
 
 Rendering it reads the share and nothing else: no slot, no download row, no
-strike. Its Download button POSTs a page ticket (shares/web/tickets.py); the
+strike. Its Download button POSTs a page ticket (shares/download/tickets.py); the
 answer is a 303 to the file's URL with a download ticket bound to that
 client. Scanners that follow links and GET forms never get that far.
 """
@@ -15,8 +15,8 @@ from django.http import HttpResponse
 from django.template.loader import render_to_string
 from django.utils.encoding import escape_uri_path
 
+from shares.download import tickets
 from shares.operator.console import human_bytes, human_duration
-from shares.web import tickets
 
 TICKET_PARAM = "dl"
 

@@ -3,7 +3,7 @@ import pytest
 from shares import tokens
 from shares.config.conf import ConfigError, Limits, limits_from_env
 from shares.config.durations import parse_max_downloads, parse_minutes
-from shares.gates.identity import normalize_ip
+from shares.network.clients import normalize_ip
 from shares.web.negotiation import prefers_html
 
 
