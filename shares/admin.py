@@ -123,7 +123,7 @@ class ShareAdmin(ReadOnly, admin.ModelAdmin):
 
     @admin.display(description="downloads", ordering="slots_used")
     def downloads_text(self, obj):
-        return f"{obj.slots_used}/{obj.max_downloads or '∞'}"
+        return f"{obj.slots_used}/{obj.max_downloads if obj.is_capped else '∞'}"
 
     @admin.display(description="bytes served", ordering="bytes_served")
     def bytes_text(self, obj):

@@ -6,8 +6,13 @@ from datetime import timedelta
 from django.db import models
 from django.utils import timezone
 
+from shares.config.durations import UNLIMITED, is_capped
+
 
 class ShareQuerySet(models.QuerySet):
+    def capped(self):
+        return self.exclude(max_downloads=UNLIMITED)
+
     def live(self):
         return self.filter(state=Share.State.LIVE, expires_at__gt=timezone.now())
 
@@ -56,7 +61,7 @@ class Share(models.Model):
     expires_at = models.DateTimeField(db_index=True)
     ended_at = models.DateTimeField(null=True, blank=True)
     state = models.CharField(max_length=16, choices=State.choices, default=State.LIVE, db_index=True)
-    max_downloads = models.PositiveIntegerField(default=0, help_text="0 means unlimited.")
+    max_downloads = models.PositiveIntegerField(default=UNLIMITED, help_text="0 means unlimited.")
     slots_used = models.PositiveIntegerField(default=0)
     bytes_served = models.BigIntegerField(default=0)
 
@@ -96,7 +101,7 @@ class Share(models.Model):
 
     @property
     def is_capped(self) -> bool:
-        return self.max_downloads > 0
+        return is_capped(self.max_downloads)
 
     @property
     def slots_left(self) -> int | None:

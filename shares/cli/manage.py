@@ -8,8 +8,10 @@ import time
 
 from django.conf import settings
 
+from shares.cli.admin_user import run as admin_user
 from shares.cli.parser import CliError
 from shares.config import datadir
+from shares.config.durations import is_capped
 from shares.handling import outage
 from shares.models import Share
 from shares.operator import actions, database, housekeeping
@@ -39,8 +41,6 @@ def run(name: str, opts) -> int:
     if name == "purge":
         return purge(opts)
     if name == "admin-user":
-        from shares.cli.admin_user import run as admin_user
-
         return admin_user(opts)
     return stop_shares(opts)
 
@@ -87,7 +87,7 @@ def list_shares(opts, buried: list[Share]) -> int:
             where = f"pid {row['pid']}" + (f" on {row['host']}" if elsewhere else "")
             print(f"{head}  DEAD: its server ({where}) is gone; cleaned up")
             continue
-        cap = f"{row['downloads']}/{row['max_downloads'] or '∞'}"
+        cap = f"{row['downloads']}/{row['max_downloads'] if is_capped(row['max_downloads']) else '∞'}"
         where = _served_by(row["pid"])
         if row["server"] == Liveness.ELSEWHERE:
             where += f" on {row['host']}"

@@ -1,9 +1,11 @@
 """`manage.py pasla serve`: one server (N workers) for every share in the database."""
 
+import ctypes
 import json
 import logging
 import os
 import shutil
+import signal
 import socket
 import sys
 from pathlib import Path
@@ -16,8 +18,13 @@ from shares.cli.parser import CliError
 from shares.cli.share import client_options
 from shares.config import numbers, runtime
 from shares.config.deployment import DEFAULT_BIND, base_url, parse_bind
+from shares.download import rows
 from shares.gates import defences
+from shares.handling import outage
+from shares.operator import database, leases, metrics
+from shares.operator.processes import pid_exists
 from shares.server import listeners as listen
+from shares.server.shared_caps import SharedConnectionCounts
 
 log = logging.getLogger("pasla")
 
@@ -37,8 +44,7 @@ def run(opts, argv: list[str]) -> int:
         )
     base = base_url(settings.PASLA_PUBLIC_URL, None) if settings.PASLA_PUBLIC_URL else None
 
-    from shares.handling import outage
-    from shares.operator import database
+    # Imported when serving: importing the server installs the asyncio reactor.
     from shares.server.supervisor import Supervisor, SupervisorError, worker_command
 
     outage.require()
@@ -120,8 +126,6 @@ def _metrics_dir() -> Path:
 
     Directories of earlier servers whose supervisor is gone are removed.
     """
-    from shares.operator.processes import pid_exists
-
     root = settings.DATA_DIR / "metrics"
     root.mkdir(mode=0o700, exist_ok=True)
     for old in root.iterdir():
@@ -135,26 +139,18 @@ def _metrics_dir() -> Path:
 
 
 def _after_death(pid: int, hostname: str) -> None:
-    from shares.download import rows
-    from shares.operator import leases, metrics
-
     metrics.worker_gone(pid)
     closed = rows.close_worker_history(pid, hostname)
     leases.forget(pid, hostname)
     if closed:
         log.warning("closed %d download(s) the dead worker left in progress", closed)
     if not defences.cache_is_local():
-        from shares.server.shared_caps import SharedConnectionCounts
-
         SharedConnectionCounts.from_cache(runtime.worker_id(pid, hostname)).forget()
 
 
 def _end_with_the_supervisor() -> None:
     """Linux: SIGTERM this worker when its supervisor dies, however it dies,
     so no orphaned worker keeps serving with nobody watching it."""
-    import ctypes
-    import signal
-
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # see ServeRunner.signals
     try:
         libc = ctypes.CDLL(None, use_errno=True)
@@ -166,6 +162,7 @@ def _end_with_the_supervisor() -> None:
 
 
 def run_worker(opts, clients) -> int:
+    # Imported when serving: importing the server installs the asyncio reactor.
     from shares.server.serve_runner import ServeRunner
 
     _end_with_the_supervisor()
@@ -177,8 +174,6 @@ def run_worker(opts, clients) -> int:
         listeners.append(listen.Listener(sock, sock.family))
     shared = None
     if not defences.cache_is_local():
-        from shares.server.shared_caps import SharedConnectionCounts
-
         shared = SharedConnectionCounts.from_cache()
         shared.start()
 

@@ -5,8 +5,6 @@ import os
 import signal
 import sys
 import urllib.parse
-from dataclasses import dataclass
-from pathlib import Path
 
 from django.conf import settings
 
@@ -14,8 +12,9 @@ from shares import tokens
 from shares.cli import tls_setup
 from shares.cli.attendant import Attendant
 from shares.cli.parser import CliError
+from shares.cli.pinned import Pinned, directory_fields, pin, sha256_for, warn_left_out
 from shares.cli.serving import serving_from
-from shares.config import runtime
+from shares.config import deployment, runtime
 from shares.config.conf import ConfigError
 from shares.config.serving_options import TlsChoice
 from shares.download import payloads
@@ -26,6 +25,7 @@ from shares.network.addresses import LOOPBACK_WARNING, loopback_only
 from shares.network.certificates import CertPair
 from shares.operator import actions, database, housekeeping
 from shares.operator.console import ShareView, print_banner, print_json
+from shares.operator.notify import NotifyError, validate_url
 from shares.server import listeners as listen
 
 log = logging.getLogger("pasla")
@@ -36,18 +36,6 @@ def share_url(scheme: str, host: str | None, port: int, token: str, name: str) -
         return None
     prefix = settings.PASLA_URL_PREFIX
     return f"{scheme}://{host}:{port}{prefix}/{token}/{urllib.parse.quote(name, safe='')}"
-
-
-def _checksum(path, size: int, wanted: bool | None, quiet: bool) -> str:
-    if wanted is False or (wanted is None and size > payloads.SHA256_AUTO_LIMIT):
-        return ""
-    if quiet or not sys.stderr.isatty() or size < (64 << 20):
-        return payloads.sha256_of(path)
-    from rich.progress import Progress
-
-    with Progress(transient=True) as progress:
-        task = progress.add_task("SHA-256", total=size)
-        return payloads.sha256_of(path, lambda n: progress.advance(task, n))
 
 
 def client_options(opts, trust_proxy: bool, trust_header: str | None) -> dict:
@@ -91,68 +79,6 @@ def _stop_during_setup(signum, frame):
     raise SystemExit(128 + signum)
 
 
-def _archive_sha256(root, manifest, layout) -> str:
-    import hashlib
-
-    from shares.archives.source import ArchiveSource
-
-    digest = hashlib.sha256()
-    source = ArchiveSource(str(root), manifest, layout)
-    try:
-        for offset in range(0, layout.size, 1 << 20):
-            digest.update(source.read(offset, min(1 << 20, layout.size - offset)))
-    finally:
-        source.close()
-    return digest.hexdigest()
-
-
-@dataclass
-class Pinned:
-    """What the command line names, checked and pinned."""
-
-    path: Path
-    name: str
-    identity: payloads.Identity
-    kind: str = "file"
-    archive_format: str = ""
-    manifest: list | None = None
-    layout: object = None
-    left_out: object = None  # archives.pinning.LeftOut, for a directory
-
-
-def _sha256_for(pinned, opts) -> str:
-    """The payload's SHA-256 as the options ask; hashing an archive means
-    reading every member, so a directory is hashed only on request."""
-    if pinned.kind == "directory":
-        return _archive_sha256(pinned.path, pinned.manifest, pinned.layout) if opts.checksum else ""
-    return _checksum(pinned.path, pinned.identity.size, opts.checksum, opts.json)
-
-
-def _directory_fields(pinned) -> dict:
-    """The --json keys a directory adds (none for a file)."""
-    if pinned.kind != "directory":
-        return {}
-    return {"kind": "directory", "archive": pinned.archive_format, "entries": len(pinned.manifest)}
-
-
-def pin(opts) -> Pinned:
-    target = Path(opts.file)
-    if not target.is_dir():
-        if opts.archive:
-            raise CliError("--archive applies to directories only")
-        path, identity = payloads.pin_file(target)
-        return Pinned(path, path.name, identity)
-    from shares.archives import pinning
-
-    archive_format = opts.archive or "zip"
-    root, manifest, left_out = pinning.pin_directory(target)
-    layout = pinning.build_layout(archive_format, manifest)
-    name = payloads.validate_name(f"{root.name}.{archive_format}")
-    st = root.stat()
-    identity = payloads.Identity(st.st_dev, st.st_ino, layout.size, pinning.latest_mtime_ns(manifest))
-    return Pinned(root, name, identity, "directory", archive_format, manifest, layout, left_out)
-
-
 # Flags that describe a serving process: with --no-serve, `pasla serve` has its own.
 SERVER_FLAGS = {
     "port": "-p/--port",
@@ -177,17 +103,8 @@ def check_no_serve(opts) -> None:
             raise CliError(f"{flag} is an option of the server ('pasla serve'), not of --no-serve")
 
 
-def warn_left_out(pinned: "Pinned") -> None:
-    """What a directory's archive will not hold, on stderr (names escaped)."""
-    for line in pinned.left_out.warnings() if pinned.left_out else ():
-        # Names inside the shared directory, escaped: the operator needs them, and no request path is here.
-        log.warning("%s", line, extra={"pasla_safe": True})
-
-
 def create_only(opts, minutes: float, max_downloads: int, pinned: "Pinned") -> int:
     """--no-serve: record the share for a running `pasla serve` and print its URL."""
-    from shares.config import deployment
-
     warn_left_out(pinned)
 
     bind = None
@@ -202,8 +119,8 @@ def create_only(opts, minutes: float, max_downloads: int, pinned: "Pinned") -> i
         raise CliError(str(exc)) from None
     parts = urllib.parse.urlsplit(base)
     port = parts.port or (443 if parts.scheme == "https" else 80)
-    sha256 = _sha256_for(pinned, opts)
-    extra = {"served_by": "pasla serve", **_directory_fields(pinned)}
+    sha256 = sha256_for(pinned, opts)
+    extra = {"served_by": "pasla serve", **directory_fields(pinned)}
     token = tokens.mint()
     share_id = "dry-run"
     outage.require()  # --dry-run too: the share would be recorded there
@@ -249,8 +166,6 @@ def create_only(opts, minutes: float, max_downloads: int, pinned: "Pinned") -> i
 def run(opts) -> int:
     notify_url = None
     if opts.notify is not None:
-        from shares.operator.notify import NotifyError, validate_url
-
         try:
             notify_url = validate_url(opts.notify)
         except NotifyError as exc:
@@ -306,8 +221,8 @@ def run(opts) -> int:
         warnings = (LOOPBACK_WARNING,) if loopback_only([host4, host6]) else ()
         for warning in warnings:
             tls_setup.warn(warning)
-        sha256 = _sha256_for(pinned, opts)
-        extra = _directory_fields(pinned)
+        sha256 = sha256_for(pinned, opts)
+        extra = directory_fields(pinned)
         if extra:
             extra["banner_rows"] = [
                 ("Archive", f"{pinned.archive_format}, {extra['entries']} entries, stored, streamed"),
@@ -342,6 +257,7 @@ def run(opts) -> int:
             print_json(view.as_json()) if opts.json else print_banner(view)
             return 0
 
+        # Imported when serving: importing the server installs the asyncio reactor.
         from shares.server.runner import ShareRunner
 
         pair = own_pair

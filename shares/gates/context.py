@@ -4,9 +4,9 @@ Every gate and the view ask `of(request)`; whoever learns first whether the
 token opens a share records it here, and the others use that answer.
 """
 
+from shares import tokens
 from shares.config import runtime, site_paths
 from shares.download.lookup import share_for_token
-from shares.gates import probes
 from shares.handling import offload
 
 _UNKNOWN = object()
@@ -19,7 +19,7 @@ def token_in(path: str) -> str | None:
         if not path.startswith(prefix + "/"):
             return None
         path = path[len(prefix) :]
-    return probes.token_segment(path)
+    return tokens.token_segment(path)
 
 
 class ShareRequest:

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from rich.console import Console
 
 from shares import __version__
+from shares.config.durations import is_capped
 
 
 @dataclass
@@ -99,7 +100,7 @@ def banner_lines(view: ShareView) -> list[tuple[str, str]]:
         ("Size", human_bytes(view.size)),
         ("Port", f"{view.port}{' (auto)' if view.port_auto else ''}"),
         ("Expires", human_minutes(view.minutes)),
-        ("Cap", f"max {view.max_downloads}" if view.max_downloads else "unlimited"),
+        ("Cap", f"max {view.max_downloads}" if is_capped(view.max_downloads) else "unlimited"),
         ("Range", "supported (resumable)"),
         ("IPv6", "yes" if view.url_ipv6 else "no"),
     ]

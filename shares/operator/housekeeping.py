@@ -52,9 +52,7 @@ def settle_all() -> list[str]:
     """
     Share.objects.expire_due()
     ended = []
-    capped = Share.objects.filter(state=Share.State.LIVE, max_downloads__gt=0).filter(
-        slots_used__gte=F("max_downloads")
-    )
+    capped = Share.objects.capped().filter(state=Share.State.LIVE).filter(slots_used__gte=F("max_downloads"))
     for share_id in capped.values_list("pk", flat=True):
         if settle(share_id) == Share.State.EXHAUSTED:
             ended.append(share_id)

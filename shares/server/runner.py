@@ -13,6 +13,7 @@ import time
 
 from shares.download import finish
 from shares.handling import outage
+from shares.models import Share
 from shares.operator import actions, chores, housekeeping, leases
 
 log = logging.getLogger("pasla")
@@ -58,7 +59,7 @@ class ShareRunner:
         from twisted.internet import reactor
 
         from pasla_site.asgi import application
-        from shares.download.live import board
+        from shares.operator.live import board
         from shares.server.periodic import Every, OffLoop
 
         self.reactor = reactor
@@ -209,8 +210,6 @@ def _release_lease():
 
 
 def _revoke(share_id):
-    from shares.models import Share
-
     share = Share.objects.filter(pk=share_id).first()
     if share is not None:
         actions.revoke(share)

@@ -15,6 +15,7 @@ from django.http import HttpResponse
 from django.template.loader import render_to_string
 from django.utils.encoding import escape_uri_path
 
+from shares.config.deployment import base_url
 from shares.download import tickets
 from shares.operator.console import human_bytes, human_duration
 
@@ -84,7 +85,7 @@ def button_pressed(request, share) -> HttpResponse:
 
 
 def qr_svg(url: str) -> str:
-    import segno  # 80 ms to import: only when a page is drawn
+    import segno  # slow to import: only when a page is drawn
 
     return segno.make(url, error="m").svg_inline(scale=4, border=2, dark="#1d2430", light="#ffffff")
 
@@ -92,10 +93,6 @@ def qr_svg(url: str) -> str:
 def public_address(request) -> str:
     """The URL as recipients reach it: behind a proxy (PASLA_PUBLIC_URL) the
     scheme and host this server sees are the proxy's hop, not the public ones."""
-    from django.conf import settings
-
-    from shares.config.deployment import base_url
-
     if settings.PASLA_PUBLIC_URL:
         return base_url(settings.PASLA_PUBLIC_URL, None) + request.path
     return request.build_absolute_uri(request.path)

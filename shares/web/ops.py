@@ -7,16 +7,16 @@ path gets (shares/gates/middleware.py, AdminGateMiddleware).
 import logging
 
 from asgiref.sync import sync_to_async
+from django.db import connection
 from django.http import HttpResponse, JsonResponse
 
+from shares.gates.defences import counters
 from shares.operator import metrics
 
 log = logging.getLogger("pasla")
 
 
 def _database_ok() -> bool:
-    from django.db import connection
-
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
@@ -29,8 +29,6 @@ def _database_ok() -> bool:
 
 
 def _cache_ok() -> bool:
-    from shares.gates.defences import counters
-
     cache = counters()
     try:
         cache.set("pasla:healthz", 1, timeout=10)
