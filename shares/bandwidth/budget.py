@@ -21,7 +21,8 @@ from dataclasses import dataclass
 from django.conf import settings
 
 from shares.bandwidth import hour
-from shares.gates import defences, identity
+from shares.gates import defences
+from shares.network import clients
 
 log = logging.getLogger("pasla")
 
@@ -39,7 +40,7 @@ def budget() -> int:
 
 
 def client_key(ip: str) -> str:
-    return identity.connection_key(ip, settings.PASLA_LIMITS.ipv6_prefix) or ip
+    return clients.connection_key(ip, settings.PASLA_LIMITS.ipv6_prefix) or ip
 
 
 def _key(client: str, minute: int) -> str:
