@@ -8,13 +8,13 @@ from pathlib import Path
 
 import environ
 
-from shares.config.conf import ConfigError, limits_from_env, parse_log_level
-from shares.config.datadir import data_dir, private_file, secret_key
+from shares.config.conf import ADMIN_BODY_MAX, limits_from_env, parse_log_level
 from shares.config.deployment import normalize_prefix
+from shares.errors import ConfigError
+from shares.files.datadir import data_dir, private_file, secret_key
 from shares.gates.admin_gate import GateConfigError, parse_admin_allow, parse_admin_path
 from shares.network.addresses import parse_public_host
 from shares.network.stun import DEFAULT_SERVER as DEFAULT_STUN_SERVER
-from shares.server.request_limits import ADMIN_BODY_MAX
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()

@@ -14,7 +14,7 @@ from rich.console import Console
 
 from shares.models import Share
 from shares.operator import notify, tui
-from shares.operator.live import board
+from shares.telemetry.live import board
 
 log = logging.getLogger("pasla")
 

@@ -10,12 +10,12 @@ from django.conf import settings
 
 from shares.cli.admin_user import run as admin_user
 from shares.cli.parser import CliError
-from shares.config import datadir
 from shares.config.durations import is_capped
+from shares.files import datadir
 from shares.handling import outage
+from shares.human import human_bytes, human_duration
 from shares.models import Share
 from shares.operator import actions, database, housekeeping
-from shares.operator.console import human_bytes, human_duration
 from shares.operator.processes import Liveness
 
 log = logging.getLogger("pasla")

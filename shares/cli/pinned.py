@@ -9,7 +9,7 @@ from pathlib import Path
 from shares.archives import pinning
 from shares.archives.source import ArchiveSource
 from shares.cli.parser import CliError
-from shares.download import payloads
+from shares.files import payloads
 
 log = logging.getLogger("pasla")
 

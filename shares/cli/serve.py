@@ -19,12 +19,12 @@ from shares.cli.share import client_options
 from shares.config import numbers, runtime
 from shares.config.deployment import DEFAULT_BIND, base_url, parse_bind
 from shares.download import rows
-from shares.gates import defences
-from shares.handling import outage
-from shares.operator import database, leases, metrics
+from shares.handling import counters, outage
+from shares.operator import database, leases
 from shares.operator.processes import pid_exists
 from shares.server import listeners as listen
 from shares.server.shared_caps import SharedConnectionCounts
+from shares.telemetry import metrics
 
 log = logging.getLogger("pasla")
 
@@ -37,7 +37,7 @@ def run(opts, argv: list[str]) -> int:
         return run_worker(opts, clients)
     workers = _workers(opts.workers)
     binds = _binds(opts.bind or settings.PASLA_BIND or [DEFAULT_BIND])
-    if workers > 1 and defences.cache_is_local():
+    if workers > 1 and counters.cache_is_local():
         raise CliError(
             "--workers above 1 needs a shared cache (CACHE_URL=redis://...): "
             "caps, bans and rate limits must hold across workers"
@@ -144,7 +144,7 @@ def _after_death(pid: int, hostname: str) -> None:
     leases.forget(pid, hostname)
     if closed:
         log.warning("closed %d download(s) the dead worker left in progress", closed)
-    if not defences.cache_is_local():
+    if not counters.cache_is_local():
         SharedConnectionCounts.from_cache(runtime.worker_id(pid, hostname)).forget()
 
 
@@ -173,7 +173,7 @@ def run_worker(opts, clients) -> int:
         sock = socket.socket(fileno=int(fd))
         listeners.append(listen.Listener(sock, sock.family))
     shared = None
-    if not defences.cache_is_local():
+    if not counters.cache_is_local():
         shared = SharedConnectionCounts.from_cache()
         shared.start()
 

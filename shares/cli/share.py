@@ -15,9 +15,9 @@ from shares.cli.parser import CliError
 from shares.cli.pinned import Pinned, directory_fields, pin, sha256_for, warn_left_out
 from shares.cli.serving import serving_from
 from shares.config import deployment, runtime
-from shares.config.conf import ConfigError
 from shares.config.serving_options import TlsChoice
-from shares.download import payloads
+from shares.errors import ConfigError
+from shares.files import payloads
 from shares.handling import outage
 from shares.network import clients, stun, tls_store
 from shares.network.address_probe import url_hosts

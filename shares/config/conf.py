@@ -12,10 +12,11 @@ from dataclasses import dataclass, fields
 
 from shares.bandwidth import rates
 from shares.config import numbers
+from shares.errors import ConfigError
 
-
-class ConfigError(ValueError):
-    pass
+# The admin's forms (login, share edits) are a few hundred bytes; Django's
+# upload limits and the HTTP channel's body cap both use this.
+ADMIN_BODY_MAX = 64 * 1024
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 
-from shares.download import payloads, ranges, rows, slots, tickets
+from shares.download import ranges, rows, slots, tickets
 from shares.download.lookup import (
     file_gone,
     http_date_of,
@@ -22,6 +22,7 @@ from shares.download.lookup import (
     share_for_token,
     validator_of,
 )
+from shares.files import payloads
 from shares.models import Share
 
 log = logging.getLogger("pasla")

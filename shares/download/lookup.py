@@ -9,7 +9,8 @@ from django.utils.http import http_date
 from shares import tokens
 from shares.archives import pinning
 from shares.archives.source import open_archive
-from shares.download import payloads, row_seal, rows
+from shares.download import row_seal, rows
+from shares.files import payloads
 from shares.models import Share
 
 log = logging.getLogger("pasla")

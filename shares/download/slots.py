@@ -16,7 +16,7 @@ from shares.config import runtime
 from shares.download import coverage, rows
 from shares.download.slot_ledger import ledger
 from shares.models import Share
-from shares.operator import metrics
+from shares.telemetry import metrics
 
 
 def _current_account(slot: rows.SlotRow, size: int) -> coverage.SlotAccount:

@@ -25,12 +25,12 @@ from shares.bandwidth import budget
 from shares.bandwidth.budget import OverBudget
 from shares.download import slots
 from shares.download.finish import finish_download
-from shares.download.payloads import PayloadDrift
 from shares.download.sendfile_plan import DELIVERED, SEGMENT
 from shares.download.sendfile_plan import MESSAGE as SENDFILE
+from shares.files.payloads import PayloadDrift
 from shares.handling import client_gone, offload
 from shares.models import Download
-from shares.operator.live import board
+from shares.telemetry.live import board
 
 log = logging.getLogger("pasla")
 

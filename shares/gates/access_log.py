@@ -7,10 +7,11 @@ import secrets
 import time
 
 from shares.config.logs import current_request_id
-from shares.gates import context, request_ids
+from shares.download import context
+from shares.gates import request_ids
 from shares.gates.base import AsyncMiddleware, is_admin_path
 from shares.network import client_auth, clients
-from shares.operator import metrics
+from shares.telemetry import metrics
 from shares.tokens import fingerprint
 
 access_log = logging.getLogger("pasla.access")

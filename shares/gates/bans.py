@@ -3,7 +3,8 @@
 from django.conf import settings
 
 from shares.config import runtime
-from shares.gates import context, defences
+from shares.download import context
+from shares.gates import defences
 from shares.gates.base import SAFE_METHODS, AsyncMiddleware, cache_call, guarded_path, off_loop
 from shares.network import clients
 from shares.web import responses

@@ -7,9 +7,10 @@ middleware would push every request through a thread hop.
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 
 from shares.config import site_paths
-from shares.gates import admin_gate, defences
-from shares.gates.context import token_in
+from shares.download.context import token_in
+from shares.gates import admin_gate
 from shares.handling import offload
+from shares.handling.counters import cache_is_local
 
 SAFE_METHODS = ("GET", "HEAD")
 
@@ -19,7 +20,7 @@ off_loop = offload.hop
 
 async def cache_call(fn, *args):
     """Cache work: inline for local memory, off the loop for a networked cache."""
-    if defences.cache_is_local():
+    if cache_is_local():
         return fn(*args)
     return await off_loop(fn)(*args)
 

@@ -1,7 +1,7 @@
 """Which methods a path answers: shares are read-only."""
 
+from shares.download.context import token_in
 from shares.gates.base import AsyncMiddleware, method_allowed
-from shares.gates.context import token_in
 from shares.web import responses
 
 

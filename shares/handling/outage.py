@@ -93,7 +93,7 @@ def check_database() -> None:
 
 def check_cache() -> None:
     # settings.py imports this module, before Django is configured.
-    from shares.gates.defences import cache_is_local, counters
+    from shares.handling.counters import cache_is_local, counters
 
     if cache_is_local():
         return

@@ -15,10 +15,10 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from shares import tokens
-from shares.config import datadir
 from shares.config.durations import MAX_DOWNLOADS, MAX_MINUTES
-from shares.download import payloads, row_seal
+from shares.download import row_seal
 from shares.download.lookup import seal_key
+from shares.files import datadir, payloads
 from shares.gates import defences
 from shares.models import Download, Share
 from shares.operator import processes

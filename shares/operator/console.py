@@ -9,6 +9,7 @@ from rich.console import Console
 
 from shares import __version__
 from shares.config.durations import is_capped
+from shares.human import human_bytes, human_minutes
 
 
 @dataclass
@@ -66,31 +67,6 @@ class ShareView:
         # banner_rows are for the terminal only; everything else in extra is a JSON key.
         data.update({k: v for k, v in self.extra.items() if k != "banner_rows"})
         return data
-
-
-def human_bytes(count: float) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if abs(count) < 1024 or unit == "TiB":
-            return f"{count:.1f} {unit}" if unit != "B" else f"{int(count)} B"
-        count /= 1024
-    return f"{count} B"
-
-
-def human_minutes(minutes: float) -> str:
-    if minutes < 1:
-        return f"{round(minutes * 60)} second(s)"
-    if minutes == int(minutes):
-        return f"{int(minutes)} minute(s)"
-    return f"{minutes:.2f} minute(s)"
-
-
-def human_duration(seconds: float) -> str:
-    seconds = max(0, int(seconds))
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours}h {minutes:02d}m {secs:02d}s"
-    return f"{minutes}m {secs:02d}s"
 
 
 def banner_lines(view: ShareView) -> list[tuple[str, str]]:

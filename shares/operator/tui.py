@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from rich.console import Console, Group
 from rich.text import Text
 
-from shares.operator.console import human_bytes, human_duration
+from shares.human import human_bytes, human_duration
 
 
 @dataclass(frozen=True)
@@ -145,7 +145,7 @@ class LiveStatus:
 
 
 def snapshot_of(share, activity, now: float | None = None) -> Snapshot:
-    """Combine the share row and this process's counters (shares.operator.live.ShareActivity)."""
+    """Combine the share row and this process's counters (shares.telemetry.live.ShareActivity)."""
     now = time.time() if now is None else now
     seconds_left = max(0.0, share.expires_at.timestamp() - now)
     return Snapshot(

@@ -59,7 +59,7 @@ class ShareRunner:
         from twisted.internet import reactor
 
         from pasla_site.asgi import application
-        from shares.operator.live import board
+        from shares.telemetry.live import board
         from shares.server.periodic import Every, OffLoop
 
         self.reactor = reactor

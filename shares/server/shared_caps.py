@@ -26,7 +26,7 @@ import time
 from django.conf import settings
 
 from shares.config.runtime import worker_id
-from shares.gates.defences import counters
+from shares.handling.counters import counters
 
 log = logging.getLogger("pasla.server")
 

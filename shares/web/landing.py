@@ -17,7 +17,7 @@ from django.utils.encoding import escape_uri_path
 
 from shares.config.deployment import base_url
 from shares.download import tickets
-from shares.operator.console import human_bytes, human_duration
+from shares.human import human_bytes, human_duration
 
 TICKET_PARAM = "dl"
 

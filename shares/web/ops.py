@@ -1,7 +1,7 @@
 """/healthz and /metrics, for monitoring (behind the admin's network gate).
 
 Clients outside loopback and PASLA_ADMIN_ALLOW get exactly what an unknown
-path gets (shares/gates/middleware.py, AdminGateMiddleware).
+path gets (the admin gate, AdminGateMiddleware).
 """
 
 import logging
@@ -10,8 +10,8 @@ from asgiref.sync import sync_to_async
 from django.db import connection
 from django.http import HttpResponse, JsonResponse
 
-from shares.gates.defences import counters
-from shares.operator import metrics
+from shares.handling.counters import counters
+from shares.telemetry import metrics
 
 log = logging.getLogger("pasla")
 

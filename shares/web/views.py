@@ -12,11 +12,11 @@ from django.http import HttpResponse, StreamingHttpResponse
 
 from shares.bandwidth import budget, pacing
 from shares.config import runtime
-from shares.download import decision, finish, lookup, payloads, ranges
+from shares.download import context, decision, finish, lookup, ranges
 from shares.download.sendfile_plan import EXTENSION as SENDFILE_EXTENSION
 from shares.download.sendfile_plan import SEGMENT
 from shares.download.streaming import OverBudget, SlotSpent, Transfer
-from shares.gates import context
+from shares.files import payloads
 from shares.handling import client_gone, offload, outage
 from shares.network import client_auth
 from shares.web import disposition, landing, previews, responses
