@@ -21,12 +21,12 @@ from dataclasses import dataclass
 from django.conf import settings
 
 from shares.bandwidth import hour
-from shares.gates import defences
+from shares.handling import counters
 from shares.network import clients
 
 log = logging.getLogger("pasla")
 
-PREFIX = f"{defences.PREFIX}bytes:"
+PREFIX = "pasla:bytes:"  # beside the gates' "pasla:" counters
 # One grant's size: a sendfile segment, four reads of the read loop. The
 # budget is exceeded by nothing, but a cut transfer may leave up to this
 # much charged until it ends and gives it back.
@@ -49,17 +49,17 @@ def _key(client: str, minute: int) -> str:
 
 def _counts(client: str, now: float) -> dict[int, int]:
     keys = {_key(client, minute): minute for minute in hour.live_minutes(now)}
-    found = defences.counters().get_many(list(keys))
+    found = counters.counters().get_many(list(keys))
     return {keys[key]: int(value) for key, value in found.items()}
 
 
 def _add(key: str, amount: int) -> None:
-    cache = defences.counters()
-    cache.add(key, 0, timeout=KEY_SECONDS)
+    store = counters.counters()
+    store.add(key, 0, timeout=KEY_SECONDS)
     try:
-        cache.incr(key, amount) if amount >= 0 else cache.decr(key, -amount)
+        store.incr(key, amount) if amount >= 0 else store.decr(key, -amount)
     except ValueError:
-        cache.set(key, amount, timeout=KEY_SECONDS)  # evicted between add and incr
+        store.set(key, amount, timeout=KEY_SECONDS)  # evicted between add and incr
 
 
 def retry_after(ip: str, now: float | None = None) -> int:
@@ -128,12 +128,12 @@ class Allowance:
 
 
 def cache_is_local() -> bool:
-    return defences.cache_is_local()
+    return counters.cache_is_local()
 
 
 async def off_loop(fn, *args):
     """A cache call: inline on local memory (microseconds), on a thread for Redis."""
-    if defences.cache_is_local():
+    if counters.cache_is_local():
         return fn(*args)
     return await asyncio.get_running_loop().run_in_executor(None, fn, *args)
 

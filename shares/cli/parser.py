@@ -8,8 +8,7 @@ import argparse
 import sys
 
 from shares import __version__
-from shares.bandwidth import rates
-from shares.config import numbers
+from shares.config import numbers, rates
 
 SUBCOMMANDS = ("list", "stop", "purge", "admin-user", "client-cert", "serve", "share")
 

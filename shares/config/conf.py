@@ -10,8 +10,7 @@ and buffers stay bounded whatever the environment says.
 import os
 from dataclasses import dataclass, fields
 
-from shares.bandwidth import rates
-from shares.config import numbers
+from shares.config import numbers, rates
 from shares.errors import ConfigError
 
 # The admin's forms (login, share edits) are a few hundred bytes; Django's

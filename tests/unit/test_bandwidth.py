@@ -2,8 +2,9 @@
 
 import pytest
 
-from shares.bandwidth import bucket, hour, rates
+from shares.bandwidth import bucket, hour
 from shares.bandwidth.bucket import TokenBucket
+from shares.config import rates
 
 # --- rates -----------------------------------------------------------------
 
