@@ -18,6 +18,10 @@ and every figure is the median of --runs rounds (5 by default). CPU and RSS
 are read from /proc for the server process only (utime+stime, VmRSS);
 clients are curl processes or one asyncio process of raw sockets.
 
+`--only rate` measures how close `--max-rate` keeps the total send rate
+(bench/rate_accuracy.py): 1 and 10 clients over 10 s, for sendfile, the
+read loop and TLS.
+
 `--only attacks` runs the hostile scenario instead (bench/attackers.py):
 a pasla share with the default connection caps, and a legitimate client
 making 60 HEAD requests during 100 idle sockets from 5 addresses, 500
@@ -570,7 +574,9 @@ def main(argv=None) -> int:
     parser.add_argument("--against", help="command line of another server (see placeholders above)")
     parser.add_argument("--runs", type=int, default=5, help="rounds per measurement (median)")
     parser.add_argument("--quick", action="store_true", help="smaller files and fewer clients")
-    parser.add_argument("--only", default="", help="comma list: single,slow,parallel,many,ttfb,dir,attacks")
+    parser.add_argument(
+        "--only", default="", help="comma list: single,slow,parallel,many,ttfb,dir,attacks,rate"
+    )
     parser.add_argument("--env", action="append", default=[], help="extra KEY=VALUE for pasla")
     parser.add_argument(
         "--floor",
@@ -674,6 +680,11 @@ def main(argv=None) -> int:
             for fmt in ("zip", "tar"):
                 result = first_byte_dir(2 * GIB, 8, fmt)
                 rows["pasla"][f"2 GiB dir first byte ms ({fmt})"] = [result["first_byte_seconds"] * 1000]
+        if "rate" in only:  # only when asked: it takes minutes and measures a cap, not speed
+            from bench.rate_accuracy import rate_accuracy
+
+            for key, value in rate_accuracy(work, args.quick).items():
+                rows["pasla"][key] = [value]
         if wanted("attacks"):
             for key, value in m_attacks(work, extra).items():
                 rows["pasla"][key] = [value]

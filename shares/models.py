@@ -176,6 +176,8 @@ class Download(models.Model):
         INTERRUPTED = "interrupted"
         # Cut by the minimum transfer speed (PASLA_MIN_SPEED); resumable like an abort.
         TOO_SLOW = "too_slow"
+        # Ended at its client's PASLA_CLIENT_BYTES_PER_HOUR; resumable like an abort.
+        OVER_BUDGET = "over_budget"
 
     share = models.ForeignKey(Share, on_delete=models.CASCADE, related_name="downloads")
     slot = models.ForeignKey(Slot, on_delete=models.SET_NULL, related_name="downloads", null=True, blank=True)

@@ -8,7 +8,7 @@ import argparse
 import sys
 
 from shares import __version__
-from shares.config import numbers
+from shares.config import numbers, rates
 
 SUBCOMMANDS = ("list", "stop", "purge", "admin-user", "client-cert", "serve", "share", "get")
 
@@ -165,6 +165,14 @@ def share_parser() -> Parser:
         help="ask a STUN server (PASLA_STUN_SERVER) which public address to print; "
         "by default pasla makes no outbound lookup",
     )
+    p.add_argument(
+        "--max-rate",
+        metavar="RATE",
+        default="0",
+        help="cap this share's total send rate, shared fairly among its downloads: bytes a second "
+        "with K/M/G = 1024-based, e.g. 500K, 5M, 1.5M (default 0: no cap; PASLA_MAX_RATE caps "
+        "the whole server)",
+    )
     p.add_argument("--no-qr", action="store_true", help="do not draw the URL as a QR code in the terminal")
     p.add_argument("-q", "--quiet", action="store_true", help="no terminal bell when a download completes")
     # Set by -d on the background process it starts; not for people.
@@ -317,7 +325,7 @@ def parse_days(text: str) -> float:
 
 def parse(argv: list[str]) -> tuple[str, argparse.Namespace]:
     if argv and argv[0] == "share":
-        opts = share_parser().parse_args(argv[1:])
+        opts = _share_opts(argv[1:])
         opts.no_serve = True
         return "share", opts
     if argv and argv[0] in SUBCOMMANDS:
@@ -337,7 +345,16 @@ def parse(argv: list[str]) -> tuple[str, argparse.Namespace]:
         if name == "purge":
             opts.older_than = parse_days(opts.older_than)
         return name, opts
-    return "share", share_parser().parse_args(argv)
+    return "share", _share_opts(argv)
+
+
+def _share_opts(argv: list[str]) -> argparse.Namespace:
+    opts = share_parser().parse_args(argv)
+    try:
+        opts.max_rate = rates.parse_rate(opts.max_rate)
+    except ValueError as exc:
+        raise CliError(f"--max-rate: {exc}") from None
+    return opts
 
 
 def parse_port(text: str | None) -> int | None:

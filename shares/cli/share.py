@@ -137,6 +137,7 @@ def create_only(opts, minutes: float, max_downloads: int, pinned: "Pinned") -> i
             port=port,
             scheme=parts.scheme,
             shared_server=True,
+            options={"max_rate": opts.max_rate} if opts.max_rate else None,
         )
         if plan:
             e2e_sharing.keep(plan, new.share, served_here=False)
@@ -283,6 +284,7 @@ def run(opts) -> int:
                 "allow_ip": [str(net) for net in clients["networks"]],
                 # An extension (admin) must never outlive the certificate.
                 "cert_not_after": pair.not_after.isoformat() if pair else None,
+                **({"max_rate": opts.max_rate} if opts.max_rate else {}),
             },
         )
         created = new.share

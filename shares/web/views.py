@@ -10,11 +10,12 @@ import sys
 from django.conf import settings
 from django.http import HttpResponse, StreamingHttpResponse
 
+from shares.bandwidth import budget, pacing
 from shares.config import runtime
 from shares.download import context, decision, finish, lookup, ranges
 from shares.download.sendfile_plan import EXTENSION as SENDFILE_EXTENSION
 from shares.download.sendfile_plan import SEGMENT
-from shares.download.streaming import SlotSpent, Transfer
+from shares.download.streaming import OverBudget, SlotSpent, Transfer
 from shares.e2e import page as e2e_page
 from shares.files import payloads
 from shares.handling import client_gone, offload, outage
@@ -138,6 +139,10 @@ async def button_pressed(request, token: str, name: str):
 async def download(request, token: str, name: str):
     if request.method == "POST":
         return await button_pressed(request, token, name)
+    # Before anything is claimed: a client past its bytes budget for the
+    # hour takes no slot and learns nothing about the token.
+    if wait := await budget.refused_for(request.client_ip):
+        return responses.error(request, 429, headers={"Retry-After": str(wait)})
     asked = context.of(request)
     ask = decision.Ask(
         method=request.method,
@@ -225,6 +230,8 @@ async def _send(request, serve: decision.Serve):
         validator=headers["ETag"],
         body=serve.body,
         notice=(request.scope.get("extensions") or {}).get(client_gone.EXTENSION),
+        allowance=budget.allowance_for(request.client_ip),
+        pacer=pacing.pacer_for(share),
     )
     zero_copy = serve.body is None and zero_copy_allowed(request, serve.source)
     try:
@@ -232,6 +239,10 @@ async def _send(request, serve: decision.Serve):
     except SlotSpent:
         await offload.submit(transfer.abandon)
         return responses.gone(request, "exhausted")
+    except OverBudget:
+        await offload.submit(transfer.abandon)
+        wait = await budget.refused_for(request.client_ip)
+        return responses.error(request, 429, headers={"Retry-After": str(max(1, wait))})
     except asyncio.CancelledError:
         transfer.abandon_opening()
         raise
