@@ -16,7 +16,7 @@ it: what thread-sensitive work remains (the admin) shares asgiref's one
 thread, and the request signals no longer carry those receivers.
 
 Two more thread hops per request are skipped when they have nothing to do
-on a thread (shares/inline_work.py): logging an error answer that the
+on a thread (shares/handling/inline_work.py): logging an error answer that the
 `django.request` logger drops anyway, and closing a response whose close is
 in-memory work only. `handle` and `get_response_async` are Django 5.2's
 with only those two calls changed.
@@ -34,7 +34,7 @@ from django.core.handlers.asgi import ASGIHandler, get_script_prefix
 from django.urls import set_script_prefix, set_urlconf
 from django.utils.log import log_response
 
-from shares import client_gone, inline_work
+from shares.handling import client_gone, inline_work
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pasla_site.settings")
 
@@ -78,7 +78,7 @@ class PaslaASGIHandler(ASGIHandler):
         # the request in a second task and waits for whichever of it and a
         # listener task ends first. Here the request runs in this task and
         # is cancelled when the client leaves: told directly by pasla's
-        # server (shares/client_gone.py), or else by a listener task.
+        # server (shares/handling/client_gone.py), or else by a listener task.
         watch = client_gone.DisconnectWatch(asyncio.current_task())
         notice = (scope.get("extensions") or {}).get(client_gone.EXTENSION)
         listener = None
@@ -129,7 +129,7 @@ class PaslaASGIHandler(ASGIHandler):
         return response
 
     async def send_response(self, response, send):
-        # A zero-copy body (shares.streaming.Transfer) sends its own
+        # A zero-copy body (shares.download.streaming.Transfer) sends its own
         # `pasla.response.sendfile` messages between Django's start and
         # end messages, so it needs the ASGI send callable.
         if hasattr(response, "asgi_send"):

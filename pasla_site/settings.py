@@ -8,13 +8,13 @@ from pathlib import Path
 
 import environ
 
-from shares.addresses import parse_public_host
-from shares.admin_gate import GateConfigError, parse_admin_allow, parse_admin_path
-from shares.conf import ConfigError, limits_from_env, parse_log_level
-from shares.datadir import data_dir, private_file, secret_key
-from shares.deployment import normalize_prefix
+from shares.config.conf import ConfigError, limits_from_env, parse_log_level
+from shares.config.datadir import data_dir, private_file, secret_key
+from shares.config.deployment import normalize_prefix
+from shares.gates.admin_gate import GateConfigError, parse_admin_allow, parse_admin_path
+from shares.network.addresses import parse_public_host
+from shares.network.stun import DEFAULT_SERVER as DEFAULT_STUN_SERVER
 from shares.server.request_limits import ADMIN_BODY_MAX
-from shares.stun import DEFAULT_SERVER as DEFAULT_STUN_SERVER
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
@@ -31,16 +31,16 @@ ALLOWED_HOSTS = env.list("PASLA_ALLOWED_HOSTS", default=["*"])
 PASLA_LIMITS = limits_from_env()
 try:
     PASLA_ADMIN_PATH = parse_admin_path(env.str("PASLA_ADMIN_PATH", default="admin/"))
-    # Loopback (127.0.0.1, ::1) plus these networks; see shares/admin_gate.py.
+    # Loopback (127.0.0.1, ::1) plus these networks; see shares/gates/admin_gate.py.
     PASLA_ADMIN_NETWORKS = parse_admin_allow(env.list("PASLA_ADMIN_ALLOW", default=[]))
 except GateConfigError as exc:
     raise ConfigError(str(exc)) from None
 PASLA_PUBLIC_HOST = env.str("PASLA_PUBLIC_HOST", default="")
 parse_public_host(PASLA_PUBLIC_HOST)  # a malformed value stops every command at start
-# Asked only with --public-address (see shares/stun.py).
+# Asked only with --public-address (see shares/network/stun.py).
 PASLA_STUN_SERVER = env.str("PASLA_STUN_SERVER", default=DEFAULT_STUN_SERVER)
 # A shared server (`pasla serve`): where it listens, how recipients reach it,
-# and the sub-path every URL lives under (see shares/deployment.py).
+# and the sub-path every URL lives under (see shares/config/deployment.py).
 PASLA_BIND = env.list("PASLA_BIND", default=[])
 PASLA_PUBLIC_URL = env.str("PASLA_PUBLIC_URL", default="")
 PASLA_URL_PREFIX = normalize_prefix(env.str("PASLA_URL_PREFIX", default=""))
@@ -63,19 +63,19 @@ INSTALLED_APPS = [
 # path meets. Sessions, CSRF, auth and messages run for admin paths only
 # (AdminOnlyMiddleware), so downloads never pay for them.
 MIDDLEWARE = [
-    "shares.middleware.AccessLogMiddleware",
-    "shares.middleware.SecurityHeadersMiddleware",
-    "shares.middleware.ClientIdentityMiddleware",
-    "shares.middleware.AdminGateMiddleware",
-    "shares.middleware.AllowlistMiddleware",
-    "shares.middleware.BanMiddleware",
-    "shares.middleware.RateLimitMiddleware",
-    "shares.middleware.MethodGateMiddleware",
-    "shares.middleware.AdminOnlyMiddleware",
+    "shares.gates.middleware.AccessLogMiddleware",
+    "shares.gates.middleware.SecurityHeadersMiddleware",
+    "shares.gates.middleware.ClientIdentityMiddleware",
+    "shares.gates.middleware.AdminGateMiddleware",
+    "shares.gates.middleware.AllowlistMiddleware",
+    "shares.gates.middleware.BanMiddleware",
+    "shares.gates.middleware.RateLimitMiddleware",
+    "shares.gates.middleware.MethodGateMiddleware",
+    "shares.gates.middleware.AdminOnlyMiddleware",
 ]
 ADMIN_MIDDLEWARE = [
-    "shares.middleware.AdminCookiesMiddleware",
-    "shares.middleware.AdminLoginThrottleMiddleware",
+    "shares.gates.middleware.AdminCookiesMiddleware",
+    "shares.gates.middleware.AdminLoginThrottleMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -133,8 +133,8 @@ if CACHES["default"]["BACKEND"].endswith("redis.RedisCache"):
     CACHES["default"].setdefault("OPTIONS", {}).update({"socket_timeout": 2.0, "socket_connect_timeout": 2.0})
 if CACHES["default"]["BACKEND"].endswith("locmem.LocMemCache"):
     # The same cache, without rebuilding and rechecking each key on every
-    # call (shares/local_cache.py).
-    CACHES["default"]["BACKEND"] = "shares.local_cache.LocalCache"
+    # call (shares/handling/local_cache.py).
+    CACHES["default"]["BACKEND"] = "shares.handling.local_cache.LocalCache"
     # Rate windows and strikes are the keys here: about three per client
     # (two rate windows and a strike count), plus a remembered ban answer.
     # Past the bound the least recently used keys are culled.
@@ -176,12 +176,12 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {
-        "redact": {"()": "shares.logs.RedactRequestPaths"},
-        "outage": {"()": "shares.outage.HideOutageTracebacks"},
+        "redact": {"()": "shares.config.logs.RedactRequestPaths"},
+        "outage": {"()": "shares.handling.outage.HideOutageTracebacks"},
     },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
-        "json": {"()": "shares.logs.JsonLines"},
+        "json": {"()": "shares.config.logs.JsonLines"},
     },
     "handlers": {
         "stderr": {

@@ -2,7 +2,7 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import path, re_path
 
-from shares import admin_static, ops, views
+from shares.web import admin_static, ops, views
 
 # Everything lives under PASLA_URL_PREFIX ("" or "/files"): a proxy that
 # publishes pasla under a sub-path passes the path through unchanged.
@@ -20,7 +20,7 @@ urlpatterns = [
     re_path(r"", views.unknown_path),
 ]
 
-handler400 = "shares.views.bad_request"
-handler403 = "shares.views.forbidden"
-handler404 = "shares.views.not_found"
-handler500 = "shares.views.server_error"
+handler400 = "shares.web.views.bad_request"
+handler403 = "shares.web.views.forbidden"
+handler404 = "shares.web.views.not_found"
+handler500 = "shares.web.views.server_error"

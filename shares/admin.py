@@ -12,9 +12,9 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from shares import services
-from shares.console import human_bytes, human_duration
-from shares.durations import MAX_MINUTES
+from shares.config.durations import MAX_MINUTES
 from shares.models import Ban, Download, Share, Slot
+from shares.operator.console import human_bytes, human_duration
 
 admin.site.site_header = "pasla"
 admin.site.site_title = "pasla"

@@ -67,13 +67,13 @@ class Share(models.Model):
     pid = models.IntegerField(null=True, blank=True)
     hostname = models.CharField(max_length=255, blank=True)
     # Tells the recorded pid from a later process that got the same number
-    # (see shares/processes.py).
+    # (see shares/operator/processes.py).
     process_stamp = models.CharField(max_length=80, blank=True)
     port = models.PositiveIntegerField(null=True, blank=True)
     scheme = models.CharField(max_length=5, default="http")
     cert_fingerprint = models.CharField(max_length=200, blank=True)
     options = models.JSONField(default=dict, blank=True)
-    # HMAC of the serving facts under a key from SECRET_KEY (shares/row_seal.py).
+    # HMAC of the serving facts under a key from SECRET_KEY (shares/download/row_seal.py).
     seal = models.CharField(max_length=64, blank=True, editable=False)
 
     objects = ShareQuerySet.as_manager()
@@ -122,10 +122,10 @@ class Share(models.Model):
 
         The WHERE clause carries the whole rule (live, in time, under the
         cap), so concurrent claimers on any worker can never over-serve.
-        The statement is written out in shares/download_rows.py: it is on
+        The statement is written out in shares/download/rows.py: it is on
         every download's path.
         """
-        from shares import download_rows
+        from shares.download import rows as download_rows
 
         claimed = download_rows.claim_slot(self.pk)
         if claimed:
@@ -146,7 +146,7 @@ class Slot(models.Model):
 
     Range requests from the same identity for the same validator continue
     the slot while they fetch bytes it has not covered yet (see
-    shares/coverage.py for the rule and its bound).
+    shares/download/coverage.py for the rule and its bound).
     """
 
     share = models.ForeignKey(Share, on_delete=models.CASCADE, related_name="slots")
@@ -159,7 +159,7 @@ class Slot(models.Model):
     updated_at = models.DateTimeField(default=timezone.now)
     # The worker ("host:pid") sending under this slot right now, if any.
     # Another worker may not continue it meanwhile: the live byte account
-    # of a slot is in one process's memory (shares/slot_ledger.py).
+    # of a slot is in one process's memory (shares/download/slot_ledger.py).
     worker = models.CharField(max_length=300, blank=True)
 
     class Meta:
@@ -241,14 +241,14 @@ class WorkerLease(models.Model):
     host a dead process is noticed by pid (its supervisor, or `bury`); a
     whole host that dies leaves nobody there to notice, so every serving
     process renews its lease and reaps the leases of others that stopped
-    renewing and, on this host, whose process is gone (shares/leases.py).
+    renewing and, on this host, whose process is gone (shares/operator/leases.py).
     """
 
     worker = models.CharField(max_length=300, primary_key=True, help_text='"host:pid", as Slot.worker.')
     hostname = models.CharField(max_length=255)
     pid = models.IntegerField()
     # On its own host a lease is judged by its process, not by the clock
-    # (a suspended laptop renews nothing): see shares/processes.py.
+    # (a suspended laptop renews nothing): see shares/operator/processes.py.
     stamp = models.CharField(max_length=80, blank=True, db_default="")
     renewed_at = models.DateTimeField(default=timezone.now, db_index=True)
 
@@ -257,7 +257,7 @@ class WorkerLease(models.Model):
 
 
 class AdminLoginCount(models.Model):
-    """Refused admin passwords from one address in one fixed window (shares/login_throttle.py).
+    """Refused admin passwords from one address in one fixed window (shares/gates/login_throttle.py).
 
     In the database, not the cache: every process serving the admin (each
     one-share server, each `serve` worker) reads the same count.
@@ -276,7 +276,7 @@ class AdminLoginCount(models.Model):
 
 
 class Chore(models.Model):
-    """A periodic job every server on the database shares: when it last ran (shares/chores.py)."""
+    """A periodic job every server on the database shares: when it last ran (shares/operator/chores.py)."""
 
     name = models.CharField(max_length=40, primary_key=True)
     ran_at = models.DateTimeField()

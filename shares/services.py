@@ -14,8 +14,12 @@ from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from shares import download_rows, payloads, processes, ranges, row_seal, runtime, slots, tokens
+from shares import tokens
+from shares.config import runtime
+from shares.download import payloads, ranges, row_seal, slots
+from shares.download import rows as download_rows
 from shares.models import Download, Share
+from shares.operator import processes
 
 log = logging.getLogger("pasla")
 # Asked once: every history row names the host that served it.
@@ -442,7 +446,7 @@ def reclaim(share_id: str) -> bool:
     back to find its share buried while it is running; it is not dead, and
     its recipient's link must keep working. Only while the time lasts.
     """
-    from shares import leases
+    from shares.operator import leases
 
     taken = Share.objects.filter(
         pk=share_id,
@@ -511,7 +515,7 @@ def bury_dead_servers() -> list[Share]:
 def housekeeping() -> list[Share]:
     """Bury dead servers (here by pid, elsewhere by lease), mark expired
     shares, delete orphaned key material."""
-    from shares import leases
+    from shares.operator import leases
 
     buried = bury_dead_servers() + leases.reap()
     Share.objects.expire_due()
@@ -535,7 +539,7 @@ def extension_limit(share: Share):
     never past the certificate it is served with (clients would refuse it)."""
     from datetime import datetime
 
-    from shares.durations import MAX_MINUTES
+    from shares.config.durations import MAX_MINUTES
 
     limit = share.created_at + timedelta(minutes=MAX_MINUTES)
     cert_end = (share.options or {}).get("cert_not_after")
@@ -552,7 +556,7 @@ def _refuse_to_reseal_a_broken_row(current: Share) -> None:
 
 def extend(share: Share, minutes: float) -> Share:
     """Give a live share more time; OperatorError if it is over or would outlive its limits."""
-    from shares.durations import MAX_MINUTES
+    from shares.config.durations import MAX_MINUTES
 
     if not (0 < minutes <= MAX_MINUTES):
         raise OperatorError(f"minutes must be between 1 and {MAX_MINUTES}")
@@ -574,7 +578,7 @@ def extend(share: Share, minutes: float) -> Share:
 
 def add_downloads(share: Share, count: int) -> Share:
     """Raise a capped share's cap by `count` (an unlimited share stays unlimited)."""
-    from shares.durations import MAX_DOWNLOADS
+    from shares.config.durations import MAX_DOWNLOADS
 
     if not (0 < count <= MAX_DOWNLOADS):
         raise OperatorError(f"the number of downloads to add must be between 1 and {MAX_DOWNLOADS}")
@@ -596,7 +600,7 @@ def add_downloads(share: Share, count: int) -> Share:
 
 def unban(ban) -> None:
     """Lift a ban; this process forgets it at once, other servers within a minute."""
-    from shares import defences
+    from shares.gates import defences
 
     scope, ip = ban.share_id, ban.ip
     ban.delete()
@@ -608,7 +612,7 @@ def purge(older_than_days: float) -> int:
     more than `older_than_days` ago; returns how many shares went."""
     from django.db.models import Q
 
-    from shares import datadir
+    from shares.config import datadir
 
     cutoff = timezone.now() - timedelta(days=older_than_days)
     ended = Share.objects.exclude(state=Share.State.LIVE).filter(
@@ -634,7 +638,7 @@ def tls_material_is_orphaned(share_id: str) -> bool:
 
 
 def reap_tls_material() -> list[str]:
-    from shares import tls_store
+    from shares.network import tls_store
 
     return tls_store.reap(settings.DATA_DIR, tls_material_is_orphaned)
 

@@ -16,10 +16,10 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from shares import filesystems
 from shares.archives import tar_format, zip_format
 from shares.archives.layout import Entry, Layout
-from shares.payloads import O_NOFOLLOW, PayloadError, validate_name
+from shares.download import filesystems
+from shares.download.payloads import O_NOFOLLOW, PayloadError, validate_name
 
 FORMATS = ("zip", "tar")
 MAX_ENTRIES = 100_000  # the manifest lives in one database row

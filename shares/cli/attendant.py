@@ -11,8 +11,8 @@ import sys
 
 from rich.console import Console
 
-from shares import notify, tui
-from shares.live import board
+from shares.download.live import board
+from shares.operator import notify, tui
 
 log = logging.getLogger("pasla")
 

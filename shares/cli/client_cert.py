@@ -5,8 +5,8 @@ from pathlib import Path
 
 from django.conf import settings
 
-from shares import client_certs
 from shares.cli.parser import CliError
+from shares.network import client_certs
 
 
 def run(opts) -> int:

@@ -21,8 +21,8 @@ from pathlib import Path
 
 from django.conf import settings
 
-from shares import datadir
-from shares.addresses import LOOPBACK_WARNING, loopback_only
+from shares.config import datadir
+from shares.network.addresses import LOOPBACK_WARNING, loopback_only
 
 CHILD_FLAG = "--detached-child"
 TAIL_LINES = 20

@@ -8,11 +8,13 @@ import time
 
 from django.conf import settings
 
-from shares import datadir, outage, services
+from shares import services
 from shares.cli.parser import CliError
-from shares.console import human_bytes, human_duration
+from shares.config import datadir
+from shares.handling import outage
 from shares.models import Share
-from shares.processes import Liveness
+from shares.operator.console import human_bytes, human_duration
+from shares.operator.processes import Liveness
 
 log = logging.getLogger("pasla")
 

@@ -7,7 +7,8 @@ reference reserves for a failed detach).
 import argparse
 import sys
 
-from shares import __version__, numbers
+from shares import __version__
+from shares.config import numbers
 
 SUBCOMMANDS = ("list", "stop", "purge", "admin-user", "client-cert", "serve", "share")
 

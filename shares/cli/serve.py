@@ -10,10 +10,12 @@ from pathlib import Path
 
 from django.conf import settings
 
-from shares import __version__, defences, numbers, runtime
+from shares import __version__
 from shares.cli.parser import CliError
 from shares.cli.share import client_options
-from shares.deployment import DEFAULT_BIND, base_url, parse_bind
+from shares.config import numbers, runtime
+from shares.config.deployment import DEFAULT_BIND, base_url, parse_bind
+from shares.gates import defences
 from shares.server import listeners as listen
 
 log = logging.getLogger("pasla")
@@ -34,7 +36,8 @@ def run(opts, argv: list[str]) -> int:
         )
     base = base_url(settings.PASLA_PUBLIC_URL, None) if settings.PASLA_PUBLIC_URL else None
 
-    from shares import outage, services
+    from shares import services
+    from shares.handling import outage
     from shares.server.supervisor import Supervisor, SupervisorError, worker_command
 
     outage.require()
@@ -116,7 +119,7 @@ def _metrics_dir() -> Path:
 
     Directories of earlier servers whose supervisor is gone are removed.
     """
-    from shares.processes import pid_exists
+    from shares.operator.processes import pid_exists
 
     root = settings.DATA_DIR / "metrics"
     root.mkdir(mode=0o700, exist_ok=True)
@@ -131,7 +134,8 @@ def _metrics_dir() -> Path:
 
 
 def _after_death(pid: int, hostname: str) -> None:
-    from shares import leases, metrics, services
+    from shares import services
+    from shares.operator import leases, metrics
 
     metrics.worker_gone(pid)
     closed = services.close_worker_history(pid, hostname)

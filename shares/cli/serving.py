@@ -1,9 +1,9 @@
 """The share command's serving options: its flags over the config file over defaults."""
 
-from shares import config_file, serving_options
 from shares.cli.parser import CliError, parse_port
 from shares.cli.tls_setup import warn
-from shares.durations import parse_max_downloads, parse_minutes
+from shares.config import config_file, serving_options
+from shares.config.durations import parse_max_downloads, parse_minutes
 
 
 def serving_from(opts) -> serving_options.ServingOptions:

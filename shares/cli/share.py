@@ -10,18 +10,23 @@ from pathlib import Path
 
 from django.conf import settings
 
-from shares import identity, outage, payloads, runtime, stun, tls_store, tokens
-from shares.address_probe import url_hosts
-from shares.addresses import LOOPBACK_WARNING, loopback_only
-from shares.certificates import CertPair
+from shares import tokens
 from shares.cli import tls_setup
 from shares.cli.attendant import Attendant
 from shares.cli.parser import CliError
 from shares.cli.serving import serving_from
-from shares.conf import ConfigError
-from shares.console import ShareView, print_banner, print_json
+from shares.config import runtime
+from shares.config.conf import ConfigError
+from shares.config.serving_options import TlsChoice
+from shares.download import payloads
+from shares.gates import identity
+from shares.handling import outage
+from shares.network import stun, tls_store
+from shares.network.address_probe import url_hosts
+from shares.network.addresses import LOOPBACK_WARNING, loopback_only
+from shares.network.certificates import CertPair
+from shares.operator.console import ShareView, print_banner, print_json
 from shares.server import listeners as listen
-from shares.serving_options import TlsChoice
 
 log = logging.getLogger("pasla")
 
@@ -181,7 +186,7 @@ def warn_left_out(pinned: "Pinned") -> None:
 
 def create_only(opts, minutes: float, max_downloads: int, pinned: "Pinned") -> int:
     """--no-serve: record the share for a running `pasla serve` and print its URL."""
-    from shares import deployment
+    from shares.config import deployment
 
     warn_left_out(pinned)
 
@@ -245,7 +250,7 @@ def create_only(opts, minutes: float, max_downloads: int, pinned: "Pinned") -> i
 def run(opts) -> int:
     notify_url = None
     if opts.notify is not None:
-        from shares.notify import NotifyError, validate_url
+        from shares.operator.notify import NotifyError, validate_url
 
         try:
             notify_url = validate_url(opts.notify)

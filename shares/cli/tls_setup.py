@@ -8,9 +8,9 @@ import datetime as dt
 import os
 import sys
 
-from shares import certificates, client_auth, tls_store
-from shares.certificates import CertificateError, CertPair
 from shares.cli.parser import CliError
+from shares.network import certificates, client_auth, tls_store
+from shares.network.certificates import CertificateError, CertPair
 
 
 def warn(message: str) -> None:

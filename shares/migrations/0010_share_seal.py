@@ -3,7 +3,7 @@
 from django.conf import settings
 from django.db import migrations, models
 
-from shares import row_seal
+from shares.download import row_seal
 
 
 def seal_existing_rows(apps, schema_editor):

@@ -25,7 +25,9 @@ from twisted.logger import globalLogBeginner
 from twisted.web import http
 from zope.interface import implementer
 
-from shares import client_auth, client_gone, site_paths
+from shares.config import site_paths
+from shares.handling import client_gone
+from shares.network import client_auth
 from shares.server import guards, request_limits, tls, tls_sender, zero_copy
 from shares.server.channel import PaslaChannel
 from shares.server.periodic import Every
@@ -298,7 +300,7 @@ class PaslaServer(Server):
         # The transport guard is always there, always outermost.
         from django.conf import settings
 
-        from shares import runtime
+        from shares.config import runtime
 
         limits = self.limits or settings.PASLA_LIMITS
         self.start_speed_check(limits)

@@ -11,7 +11,7 @@ import logging
 
 from twisted.internet import task
 
-from shares import outage
+from shares.handling import outage
 
 log = logging.getLogger("pasla")
 
@@ -62,6 +62,6 @@ class OffLoop:
 
     def _warn(self, future) -> None:
         exc = future.exception()
-        # A database or cache outage is logged once, by shares/outage.py.
+        # A database or cache outage is logged once, by shares/handling/outage.py.
         if exc is not None and not outage.note_failure(exc):
             log.warning("could not %s: %s", self.what, exc)

@@ -11,7 +11,9 @@ import logging
 import signal
 import time
 
-from shares import chores, leases, outage, services
+from shares import services
+from shares.handling import outage
+from shares.operator import chores, leases
 
 log = logging.getLogger("pasla")
 
@@ -56,7 +58,7 @@ class ShareRunner:
         from twisted.internet import reactor
 
         from pasla_site.asgi import application
-        from shares.live import board
+        from shares.download.live import board
         from shares.server.periodic import Every, OffLoop
 
         self.reactor = reactor

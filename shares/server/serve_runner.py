@@ -11,7 +11,8 @@ through Redis; the heartbeat keeps this worker's entry alive there.
 import logging
 import signal
 
-from shares import outage, services
+from shares import services
+from shares.handling import outage
 from shares.server.runner import ShareRunner
 from shares.server.shared_caps import HEARTBEAT_SECONDS
 

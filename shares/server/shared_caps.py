@@ -23,7 +23,7 @@ heartbeat), and a worker that exits cleanly removes its own at once.
 import logging
 import time
 
-from shares.runtime import worker_id
+from shares.config.runtime import worker_id
 
 log = logging.getLogger("pasla.server")
 
@@ -84,7 +84,7 @@ class SharedConnectionCounts:
         import redis
         from django.conf import settings
 
-        from shares.defences import counters
+        from shares.gates.defences import counters
 
         location = settings.CACHES["default"]["LOCATION"]
         location = location[0] if isinstance(location, list | tuple) else location.split(",")[0]

@@ -31,8 +31,8 @@ from twisted.protocols.tls import BufferingTLSTransport, TLSMemoryBIOFactory
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
-from shares import client_auth
-from shares.certificates import CertificateError, CertPair, fingerprint
+from shares.network import client_auth
+from shares.network.certificates import CertificateError, CertPair, fingerprint
 
 # TLS 1.2 suites: forward-secret key exchange and AEAD only (no CBC, no
 # static RSA, no DHE), AES-128-GCM first as the cheapest per byte with AES

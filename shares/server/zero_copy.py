@@ -46,7 +46,7 @@ from twisted.internet import main
 from twisted.protocols.policies import ProtocolWrapper
 from twisted.protocols.tls import TLSMemoryBIOProtocol
 
-from shares.sendfile_plan import DELIVERED, EXTENSION, MESSAGE
+from shares.download.sendfile_plan import DELIVERED, EXTENSION, MESSAGE
 
 __all__ = [
     "DELIVERED",

@@ -11,7 +11,7 @@ import urllib.request
 
 import pytest
 
-from shares.processes import pid_exists
+from shares.operator.processes import pid_exists
 from tests.conftest import run_pasla
 
 

@@ -12,8 +12,8 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from shares import conf, config_file, durations
 from shares.cli.parser import MAX_PURGE_DAYS, CliError, parse_days, parse_port
+from shares.config import conf, config_file, durations
 from tests.conftest import run_pasla
 
 UNIT_MINUTES = {"s": 1 / 60, "m": 1, "h": 60, "d": 24 * 60, "": 1}

@@ -9,9 +9,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from shares import coverage
-from shares.coverage import SlotAccount
-from shares.slot_ledger import SlotLedger
+from shares.download import coverage
+from shares.download.coverage import SlotAccount
+from shares.download.slot_ledger import SlotLedger
 
 SIZE = 64
 spans = st.tuples(st.integers(0, SIZE), st.integers(0, SIZE))

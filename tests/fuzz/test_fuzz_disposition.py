@@ -12,10 +12,10 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from shares.payloads import PayloadError, validate_name
+from shares.download.payloads import PayloadError, validate_name
 
 try:
-    from shares.disposition import content_disposition
+    from shares.web.disposition import content_disposition
 
     CURL_SAFE_BUILDER = True
 except ImportError:  # the header builder is being rewritten; until then views uses Django's

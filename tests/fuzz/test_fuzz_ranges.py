@@ -1,7 +1,7 @@
 """Range parsing and satisfiability against a brute-force model of RFC 9110 section 14.
 
 The model decides which byte positions a range-spec names by testing every
-position of the file, so it shares no arithmetic with shares/ranges.py.
+position of the file, so it shares no arithmetic with shares/download/ranges.py.
 """
 
 import re
@@ -9,7 +9,7 @@ import re
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from shares import ranges
+from shares.download import ranges
 
 MAX_DIGITS = 19  # pasla's bound: longer positions make the header ignored
 OWS = st.sampled_from(["", " ", "\t", "  "])

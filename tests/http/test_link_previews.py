@@ -1,4 +1,4 @@
-"""Link-preview fetchers get the landing page whatever they accept (shares/previews.py).
+"""Link-preview fetchers get the landing page whatever they accept (shares/web/previews.py).
 
 One server for the module: each entry's request must add no download row
 and leave every slot where it was.
@@ -6,7 +6,7 @@ and leave every slot where it was.
 
 import pytest
 
-from shares.previews import PREVIEW_AGENTS, is_link_preview
+from shares.web.previews import PREVIEW_AGENTS, is_link_preview
 from tests.conftest import start_pasla
 
 WEBKIT = "AppleWebKit/537.36 (KHTML, like Gecko)"

@@ -1,7 +1,7 @@
 """pasla's ASGI application under stock daphne, without pasla's server.
 
 pasla's server offers two extensions the application uses when offered:
-zero-copy sends and a direct "client left" notice (shares/client_gone.py).
+zero-copy sends and a direct "client left" notice (shares/handling/client_gone.py).
 Under any other ASGI server the application must fall back to the read
 loop and to Django's own `http.disconnect` listening, and still deliver the
 same bytes and the same history: a cut download recorded as aborted.

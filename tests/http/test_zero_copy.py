@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-SEGMENT = 4 << 20  # shares.streaming.SEGMENT: ranges below straddle its edges
+SEGMENT = 4 << 20  # shares.download.streaming.SEGMENT: ranges below straddle its edges
 DEBUG = {"PASLA_LOG_LEVEL": "DEBUG"}
 
 

@@ -5,7 +5,8 @@ import io
 import pytest
 from rich.console import Console
 
-from shares.addresses import (
+from shares.config.conf import ConfigError
+from shares.network.addresses import (
     PublicHost,
     first_usable,
     host_for,
@@ -13,8 +14,7 @@ from shares.addresses import (
     parse_if_inet6,
     parse_public_host,
 )
-from shares.conf import ConfigError
-from shares.console import ShareView, print_banner
+from shares.operator.console import ShareView, print_banner
 
 
 @pytest.mark.parametrize(

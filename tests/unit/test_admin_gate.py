@@ -1,7 +1,7 @@
 import pytest
 
-from shares import admin_gate
-from shares.admin_gate import GateConfigError, admitted, parse_admin_allow, parse_admin_path
+from shares.gates import admin_gate
+from shares.gates.admin_gate import GateConfigError, admitted, parse_admin_allow, parse_admin_path
 
 DEFAULT = parse_admin_allow([])
 

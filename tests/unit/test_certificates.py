@@ -6,8 +6,14 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from shares import certificates
-from shares.certificates import CertificateError, check_validity, generate_ephemeral, load_pair, write_pair
+from shares.network import certificates
+from shares.network.certificates import (
+    CertificateError,
+    check_validity,
+    generate_ephemeral,
+    load_pair,
+    write_pair,
+)
 from tests import certs
 
 NOW = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.UTC)

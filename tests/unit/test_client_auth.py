@@ -2,7 +2,7 @@
 
 import pytest
 
-from shares.client_auth import ClientAuth, accepts, fingerprint_of, parse_pin
+from shares.network.client_auth import ClientAuth, accepts, fingerprint_of, parse_pin
 
 FP = ":".join(["AB"] * 32)
 OTHER = ":".join(["CD"] * 32)

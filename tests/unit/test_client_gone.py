@@ -5,7 +5,7 @@ import contextlib
 
 import pytest
 
-from shares.client_gone import DisconnectWatch, LeaveNotice
+from shares.handling.client_gone import DisconnectWatch, LeaveNotice
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,7 @@ from dataclasses import fields
 
 import pytest
 
-from shares.conf import ConfigError, Limits, limits_from_env, parse_log_level
+from shares.config.conf import ConfigError, Limits, limits_from_env, parse_log_level
 
 NAMES = [f"PASLA_{field.name.upper()}" for field in fields(Limits)]
 # The reference tool's shared names (its README's environment table); pasla

@@ -1,6 +1,6 @@
 import pytest
 
-from shares.config_file import ConfigFileError, FileConfig, config_path, load, parse, parse_bool
+from shares.config.config_file import ConfigFileError, FileConfig, config_path, load, parse, parse_bool
 
 FULL = """
 [server]

@@ -1,7 +1,7 @@
 import pytest
 
-from shares import coverage
-from shares.coverage import SlotAccount
+from shares.download import coverage
+from shares.download.coverage import SlotAccount
 
 
 @pytest.mark.parametrize(

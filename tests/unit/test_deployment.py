@@ -2,8 +2,8 @@
 
 import pytest
 
-from shares.conf import ConfigError
-from shares.deployment import base_url, normalize_prefix, parse_bind, share_url
+from shares.config.conf import ConfigError
+from shares.config.deployment import base_url, normalize_prefix, parse_bind, share_url
 
 
 @pytest.mark.parametrize(

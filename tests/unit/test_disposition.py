@@ -3,7 +3,7 @@ from urllib.parse import unquote
 
 import pytest
 
-from shares.disposition import MAX_FALLBACK, ascii_fallback, content_disposition
+from shares.web.disposition import MAX_FALLBACK, ascii_fallback, content_disposition
 
 # name -> the `filename` fallback curl -OJ saves (the exact name rides in filename*)
 FALLBACKS = [

@@ -38,7 +38,7 @@ def citations(text: str) -> list[tuple[str, str | None]]:
         ("`tests/a.py::test_x[param]`", [("tests/a.py", "test_x")]),
         ("`tests/unit/test_b.py` (table)", [("tests/unit/test_b.py", None)]),
         ("`tests/postgres/`", [("tests/postgres/", None)]),
-        ("`PASLA_BIND` and `shares/views.py`", []),
+        ("`PASLA_BIND` and `shares/web/views.py`", []),
         ("`::test_orphan`", [("", "test_orphan")]),
         ("`tests/a.py::test_x`\n`::test_y`", [("tests/a.py", "test_x"), ("", "test_y")]),
     ],

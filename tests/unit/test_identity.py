@@ -2,7 +2,7 @@ import ipaddress
 
 import pytest
 
-from shares.identity import (
+from shares.gates.identity import (
     identify,
     is_allowed,
     parse_network,

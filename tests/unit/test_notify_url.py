@@ -2,7 +2,7 @@
 
 import pytest
 
-from shares.notify import NotifyError, validate_url
+from shares.operator.notify import NotifyError, validate_url
 
 
 @pytest.mark.parametrize(

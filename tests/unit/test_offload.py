@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from shares.offload import Lane
+from shares.handling.offload import Lane
 
 request_id = contextvars.ContextVar("request_id", default="-")
 

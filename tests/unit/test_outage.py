@@ -1,4 +1,4 @@
-"""The pure parts of shares/outage.py: which errors mean a service is away,
+"""The pure parts of shares/handling/outage.py: which errors mean a service is away,
 and that an outage is logged once when it starts and once when it ends."""
 
 import logging
@@ -7,7 +7,7 @@ import pytest
 import redis.exceptions
 from django.db import IntegrityError, InterfaceError, OperationalError, ProgrammingError
 
-from shares import outage
+from shares.handling import outage
 
 
 def caused_by(cause: BaseException) -> Exception:

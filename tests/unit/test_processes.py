@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from shares import processes
-from shares.processes import Liveness
+from shares.operator import processes
+from shares.operator.processes import Liveness
 
 # A real line from /proc/<pid>/stat, with the starttime (field 22) = 98765.
 TAIL = " S 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 98765 100 200"

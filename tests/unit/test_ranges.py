@@ -1,6 +1,6 @@
 import pytest
 
-from shares.ranges import FULL, UNSATISFIABLE, Partial, parse_range, select
+from shares.download.ranges import FULL, UNSATISFIABLE, Partial, parse_range, select
 
 SIZE = 1000
 

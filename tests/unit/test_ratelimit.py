@@ -1,6 +1,6 @@
 import pytest
 
-from shares.ratelimit import assess, seconds_until_allowed, window_index
+from shares.gates.ratelimit import assess, seconds_until_allowed, window_index
 
 
 @pytest.mark.parametrize(

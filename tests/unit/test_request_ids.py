@@ -4,7 +4,8 @@ import secrets
 
 import pytest
 
-from shares import request_ids, tokens
+from shares import tokens
+from shares.gates import request_ids
 
 TOKEN = "Abc_defGHIjkl-mnoPQRst"  # token-shaped: 22 of the urlsafe alphabet
 

@@ -3,7 +3,8 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from shares import row_seal, tickets
+from shares.download import row_seal
+from shares.web import tickets
 
 KEY = row_seal.derive_key("the server's SECRET_KEY")
 

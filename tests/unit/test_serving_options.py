@@ -1,7 +1,7 @@
 import pytest
 
-from shares.config_file import FileConfig
-from shares.serving_options import OptionError, TlsChoice, resolve, resolve_tls
+from shares.config.config_file import FileConfig
+from shares.config.serving_options import OptionError, TlsChoice, resolve, resolve_tls
 
 OWN = FileConfig(path="cfg", cert="/c.pem", key="/k.pem")
 ON = FileConfig(path="cfg", https=True)

@@ -4,8 +4,8 @@ import struct
 
 import pytest
 
-from shares import stun
-from shares.conf import ConfigError
+from shares.config.conf import ConfigError
+from shares.network import stun
 from tests.stun_responder import answer, xor_mapped
 
 TXID = bytes(range(12))

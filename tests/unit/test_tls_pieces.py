@@ -7,7 +7,7 @@ import ssl
 import pytest
 from OpenSSL import SSL
 
-from shares.certificates import generate_ephemeral
+from shares.network.certificates import generate_ephemeral
 from shares.server import tls
 
 

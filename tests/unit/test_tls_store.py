@@ -3,7 +3,7 @@ import stat
 
 import pytest
 
-from shares import tls_store
+from shares.network import tls_store
 
 
 def test_create_makes_private_directories(tmp_path):

@@ -10,7 +10,7 @@ from twisted.internet.task import Clock
 from twisted.protocols.policies import ProtocolWrapper, WrappingFactory
 from twisted.protocols.tls import TLSMemoryBIOFactory
 
-from shares.certificates import generate_ephemeral
+from shares.network.certificates import generate_ephemeral
 from shares.server.guards import innermost_transport
 from shares.server.tls import server_context
 

@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 import pytest
 from rich.console import Console
 
-from shares import tui
-from shares.tui import Snapshot
+from shares.operator import tui
+from shares.operator.tui import Snapshot
 
 URL = "https://203.0.113.7:44321/0123456789abcdefghijkl/report.pdf"
 

@@ -6,9 +6,9 @@ import pytest
 from twisted.internet.abstract import FileDescriptor
 from twisted.internet.task import Clock
 
-from shares import sendfile_plan
-from shares.conf import ConfigError, limits_from_env
-from shares.live import Board
+from shares.config.conf import ConfigError, limits_from_env
+from shares.download import sendfile_plan
+from shares.download.live import Board
 from shares.server import zero_copy
 from tests.unit.test_file_sender import SocketSide
 from tests.unit.test_transports import wrapped

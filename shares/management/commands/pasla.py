@@ -9,8 +9,8 @@ import sys
 
 from django.core.management.base import BaseCommand
 
-from shares import outage
 from shares.cli.parser import CliError, fail, parse, share_parser
+from shares.handling import outage
 
 
 class Command(BaseCommand):

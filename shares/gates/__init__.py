@@ -1,0 +1,1 @@
+"""The request gates: headers, admin, allowlist, bans, rate limits and the access log."""

@@ -1,0 +1,1 @@
+"""Trimmed parts of Django's request handling: executor lanes, caches, disconnects and outages."""

@@ -1,0 +1,1 @@
+"""Reaching recipients: printed addresses, certificates and client certificates."""

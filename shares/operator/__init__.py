@@ -1,0 +1,1 @@
+"""The operator's side: terminal, notifications, processes, leases and housekeeping."""

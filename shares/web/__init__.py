@@ -1,0 +1,1 @@
+"""What recipients and monitors see: views, the landing page, tickets and small answers."""
