@@ -6,6 +6,8 @@ from datetime import timedelta
 from django.db import models
 from django.utils import timezone
 
+from shares.relay.models import RelayRoute, RelaySender  # noqa: F401  (the relay's rows, for Django)
+
 
 class ShareQuerySet(models.QuerySet):
     def live(self):

@@ -10,7 +10,8 @@ import sys
 from shares import __version__
 from shares.config import numbers
 
-SUBCOMMANDS = ("list", "stop", "purge", "admin-user", "client-cert", "serve", "share")
+SUBCOMMANDS = ("list", "stop", "purge", "admin-user", "client-cert", "serve", "share", "relay")
+RELAY_ACTIONS = ("add-sender", "remove-sender", "senders")
 
 
 class CliError(Exception):
@@ -30,7 +31,8 @@ def share_parser() -> Parser:
         epilog="Subcommands: 'pasla list', 'pasla stop ID', 'pasla stop --all', "
         "'pasla purge [--older-than DAYS]', 'pasla admin-user NAME', "
         "'pasla client-cert NAME' (a client certificate for --client-ca), "
-        "'pasla serve' (one server for every share), 'pasla share FILE' (same as --no-serve). "
+        "'pasla serve' (one server for every share), 'pasla share FILE' (same as --no-serve), "
+        "'pasla relay' (a relay for senders behind NAT, see --via). "
         "Defaults for duration, max_downloads, port and TLS can be set in the config file "
         "($PASLA_CONFIG or ~/.config/pasla); tuning constants come from PASLA_* environment "
         "variables (ASCII digits; a very large value means 'never' or 'unlimited'; see README).",
@@ -158,6 +160,22 @@ def share_parser() -> Parser:
         help="ask a STUN server (PASLA_STUN_SERVER) which public address to print; "
         "by default pasla makes no outbound lookup",
     )
+    p.add_argument(
+        "--via",
+        metavar="URL",
+        default=None,
+        help="serve through the relay at this http(s):// URL (from behind NAT); the URL printed is "
+        "the relay's",
+    )
+    p.add_argument(
+        "--via-key",
+        metavar="KEY",
+        default=None,
+        help="the sender key from 'pasla relay add-sender' (better: PASLA_VIA_KEY, not seen in ps)",
+    )
+    p.add_argument(
+        "--via-ca", metavar="FILE", default=None, help="PEM certificate(s) to verify an https relay by"
+    )
     p.add_argument("--no-qr", action="store_true", help="do not draw the URL as a QR code in the terminal")
     p.add_argument("-q", "--quiet", action="store_true", help="no terminal bell when a download completes")
     # Set by -d on the background process it starts; not for people.
@@ -219,6 +237,59 @@ def serve_parser() -> Parser:
     p.add_argument("--worker-fds", default=None, help=argparse.SUPPRESS)
     p.add_argument("--ready-fd", type=int, default=None, help=argparse.SUPPRESS)
     return p
+
+
+def relay_parser() -> Parser:
+    p = Parser(
+        prog="manage.py pasla relay",
+        description="Run a relay: recipients fetch from it, senders behind NAT connect out to it "
+        "('pasla FILE --via URL'). Subcommands: 'add-sender NAME [--json]' (prints a new key once), "
+        "'remove-sender NAME' (cut off at once), 'senders [--json]'.",
+    )
+    p.add_argument(
+        "--bind",
+        action="append",
+        default=[],
+        metavar="ADDR:PORT",
+        help="address to listen on, [ADDR]:PORT for IPv6 (repeatable; default $PASLA_BIND or 127.0.0.1:8000)",
+    )
+    p.add_argument("--workers", default="1", metavar="N", help="worker processes (only 1: see docs/relay.md)")
+    p.add_argument(
+        "--tls-cert", metavar="PATH", default=None, help="serve HTTPS with this PEM certificate (chain)"
+    )
+    p.add_argument("--tls-key", metavar="PATH", default=None, help="... and this PEM private key")
+    p.add_argument(
+        "--trust-proxy",
+        action="store_true",
+        help="behind a reverse proxy: the client is the rightmost X-Forwarded-For entry",
+    )
+    p.add_argument(
+        "--trust-header", metavar="NAME", default=None, help="with --trust-proxy, read this header"
+    )
+    p.add_argument(
+        "--allow-ip", action="append", default=[], metavar="CIDR", help="only these recipients (repeatable)"
+    )
+    p.add_argument("--json", action="store_true", help="print one JSON object once listening")
+    return p
+
+
+def relay_action_parser(action: str) -> Parser:
+    p = Parser(prog=f"manage.py pasla relay {action}")
+    if action != "senders":
+        p.add_argument("name", help="the sender's name (letters, digits, '.', '_', '-'; at most 64)")
+    if action != "remove-sender":
+        p.add_argument("--json", action="store_true", help="machine-readable output")
+    return p
+
+
+def parse_relay(argv: list[str]) -> argparse.Namespace:
+    if argv and argv[0] in RELAY_ACTIONS:
+        opts = relay_action_parser(argv[0]).parse_args(argv[1:])
+        opts.action = argv[0]
+        return opts
+    opts = relay_parser().parse_args(argv)
+    opts.action = "run"
+    return opts
 
 
 def list_parser() -> Parser:
@@ -290,6 +361,8 @@ def parse(argv: list[str]) -> tuple[str, argparse.Namespace]:
         opts = share_parser().parse_args(argv[1:])
         opts.no_serve = True
         return "share", opts
+    if argv and argv[0] == "relay":
+        return "relay", parse_relay(argv[1:])
     if argv and argv[0] in SUBCOMMANDS:
         name = argv[0]
         parser = {

@@ -26,6 +26,9 @@ def serve_only(share_ids: set[str]) -> None:
 trust_proxy: bool = False
 trust_header: str | None = None
 allowed_networks: tuple = ()
+# Set by a relay (shares/relay/runner.py): token -> truthy when it opens
+# something here, in place of the share table, for the rate and ban gates.
+token_lookup = None
 
 
 def configure_clients(*, trust: bool, header: str | None, networks) -> None:

@@ -283,7 +283,7 @@ def _strike(ban_scope, addresses) -> list[str]:
 
 def _strike_unless_ours(token: str, scope_ids, ban_scope, addresses) -> list[str]:
     # A right token with a mangled file name is the recipient, not a guesser.
-    if services.share_for_token(token, scope_ids) is not None:
+    if (runtime.token_lookup or services.share_for_token)(token, scope_ids) is not None:
         return []
     return _strike(ban_scope, addresses)
 
@@ -362,7 +362,8 @@ class RateLimitMiddleware(AsyncMiddleware):
         denied = [c.verdict for c in charges if not c.verdict.allowed]
         if denied:
             token = token_in(request.path_info) if method_allowed(request) else None
-            if token and await off_loop(services.share_for_token)(token, runtime.scope) is not None:
+            lookup = runtime.token_lookup or services.share_for_token
+            if token and await off_loop(lookup)(token, runtime.scope) is not None:
                 await cache_call(defences.refund, charges)
                 return await self.get_response(request)
             if token:

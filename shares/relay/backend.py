@@ -10,14 +10,14 @@ After a 200 the connection carries the sender's response (exchange.py) and
 is closed when it ends.
 """
 
+import asyncio
 import logging
 
-from twisted.internet import reactor
 from twisted.internet.protocol import Protocol
 from twisted.protocols.policies import ProtocolWrapper, WrappingFactory
 from zope.interface import directlyProvides, providedBy
 
-from shares import offload
+from shares.handling import offload
 from shares.relay import framing
 from shares.relay.exchange import Exchange
 from shares.server import guards
@@ -200,10 +200,10 @@ class BackendConnection(Protocol):
 
     def set_timer(self, seconds: float, call) -> None:
         self.cancel_timer()
-        self.timer = reactor.callLater(seconds, call)
+        self.timer = asyncio.get_event_loop().call_later(seconds, call)
 
     def cancel_timer(self) -> None:
-        if self.timer is not None and self.timer.active():
+        if self.timer is not None:
             self.timer.cancel()
         self.timer = None
 

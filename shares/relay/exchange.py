@@ -11,7 +11,6 @@ import asyncio
 import logging
 import time
 
-from twisted.internet import reactor
 from twisted.internet.interfaces import IPushProducer
 from zope.interface import implementer
 
@@ -111,7 +110,7 @@ class Exchange:
             wait = self.bucket.take(len(piece), time.monotonic())
             if wait > 0 and "rate" not in self.paused_by:
                 self.pause("rate")
-                reactor.callLater(wait, self.resume, "rate")
+                asyncio.get_event_loop().call_later(wait, self.resume, "rate")
 
     def sender_closed(self) -> None:
         """The sender's connection ended: a close-delimited body is complete, any other is cut."""

@@ -90,7 +90,7 @@ def _fields(lines: list[str]) -> Headers:
         if not sep or not _TOKEN.match(name):
             raise FramingError("malformed header field")
         value = value.strip(" \t")
-        if any(ord(c) < 32 and c != "\t" or ord(c) == 127 for c in value):
+        if any((ord(c) < 32 and c != "\t") or ord(c) == 127 for c in value):
             raise FramingError("control character in a header value")
         headers.append((name, value))
     return headers
@@ -226,6 +226,14 @@ def package_request(method: str, target: str, headers: Headers, body: bytes = b"
         fields.append(("Content-Length", str(len(body))))
     fields.append(("Connection", "close"))
     return _head_bytes(f"{method} {target} HTTP/1.1", fields) + body
+
+
+def with_prefix(package: bytes, prefix: str) -> bytes:
+    """A packaged request with the sender's own URL prefix put before its path."""
+    if not prefix:
+        return package
+    method, space, rest = package.partition(b" ")
+    return method + space + prefix.encode("latin-1") + rest
 
 
 def listen_answer(client_ip: str, package: bytes, waiting: int) -> bytes:

@@ -50,7 +50,9 @@ class RelayState:
                 self.claimed.pop((sender_id, route.digest), None)
             return "ok", sender_id
         now = time.monotonic()
-        if any(now - self.claimed.get((sender_id, r.digest), -CLAIM_REFRESH) >= CLAIM_REFRESH for r in routes):
+        if any(
+            now - self.claimed.get((sender_id, r.digest), -CLAIM_REFRESH) >= CLAIM_REFRESH for r in routes
+        ):
             if not store.claim_routes(sender_id, routes):
                 return "taken", sender_id
             for route in routes:

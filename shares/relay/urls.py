@@ -3,8 +3,8 @@
 from django.conf import settings
 from django.urls import path, re_path
 
-from shares import ops, views
 from shares.relay.views import relayed
+from shares.web import ops, views
 
 _base = settings.PASLA_URL_PREFIX.lstrip("/") + "/" if settings.PASLA_URL_PREFIX else ""
 
@@ -15,7 +15,7 @@ urlpatterns = [
     re_path(r"", views.unknown_path),
 ]
 
-handler400 = "shares.views.bad_request"
-handler403 = "shares.views.forbidden"
-handler404 = "shares.views.not_found"
-handler500 = "shares.views.server_error"
+handler400 = "shares.web.views.bad_request"
+handler403 = "shares.web.views.forbidden"
+handler404 = "shares.web.views.not_found"
+handler500 = "shares.web.views.server_error"

@@ -11,15 +11,14 @@ import logging
 
 from django.http import StreamingHttpResponse
 
-from shares import offload, responses, tokens
+from shares import tokens
+from shares.handling import offload
 from shares.relay import framing, service, store
 from shares.relay.exchange import PIPE_MESSAGE
 from shares.relay.hub import SenderGone
+from shares.web import responses
 
 log = logging.getLogger("pasla.relay")
-
-OFFLINE = "The person sharing this link is not connected right now. Try again later."
-LATE = "The person sharing this link did not answer in time. Try again later."
 
 
 class RelayedResponse(StreamingHttpResponse):
@@ -54,7 +53,8 @@ def _headers(request) -> framing.Headers:
 
 
 def _offline(request, status: int):
-    return responses.error(request, status, OFFLINE if status == 502 else LATE)
+    """502: the sender is not connected; 504: it did not answer in time."""
+    return responses.error(request, status)
 
 
 async def relayed(request, token: str, name: str):
@@ -75,7 +75,9 @@ async def relayed(request, token: str, name: str):
         return _offline(request, 502)
     except TimeoutError:
         return _offline(request, 504)
-    package = framing.package_request(request.method, _target(request, relay.prefix), _headers(request), request.body)
+    package = framing.package_request(
+        request.method, _target(request, relay.prefix), _headers(request), request.body
+    )
     exchange = conn.dispatch(package, request.client_ip, relay.hub.waiting(route), request.method)
     try:
         async with asyncio.timeout_at(deadline):

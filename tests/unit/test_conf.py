@@ -31,6 +31,7 @@ ZERO_MEANS_SOMETHING = {
     "PASLA_ZERO_COPY",
     "PASLA_PURGE_AFTER_DAYS",
     "PASLA_MIN_SPEED",
+    "PASLA_RELAY_SENDER_RATE",
 }
 SWITCHES = {"PASLA_ZERO_COPY"}
 # Not the reference tool's, and meaningless past its own bound.

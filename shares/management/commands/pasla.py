@@ -38,6 +38,10 @@ def main(argv: list[str]) -> int:
             from shares.cli import client_cert
 
             return client_cert.run(opts)
+        if name == "relay":
+            from shares.cli import relay
+
+            return relay.run(opts, argv[1:])
         if name == "serve":
             from shares.cli import serve
 
