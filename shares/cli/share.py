@@ -298,7 +298,7 @@ def run(opts) -> int:
     outage.require()
     mode = "4" if opts.ipv4 else "6" if opts.ipv6 else "both"
     try:
-        bound = via_options.bind_loopback() if via else listen.bind(port, mode)
+        bound = via_options.bind_loopback(port) if via else listen.bind(port, mode)
     except listen.ListenError as exc:
         raise CliError(str(exc)) from None
     adopted = False

@@ -22,7 +22,6 @@ log = logging.getLogger("pasla")
 
 # Flags that describe how recipients reach this machine: with --via they reach the relay.
 NOT_WITH_VIA = {
-    "port": "-p/--port",
     "ipv4": "-4",
     "ipv6": "-6",
     "https": "--https/--no-https",
@@ -106,10 +105,10 @@ def from_options(opts) -> Via | None:
     return Via(scheme, host, port, path, key, opts.via_ca)
 
 
-def bind_loopback() -> list:
-    """The share's own socket: loopback only, any free port (the relay is the way in)."""
+def bind_loopback(port: int | None) -> list:
+    """The share's own socket: loopback only (the relay is the way in); -p picks its port."""
     try:
-        sock = listen.bind_address("127.0.0.1", 0)
+        sock = listen.bind_address("127.0.0.1", port or 0)
     except listen.ListenError as exc:
         raise CliError(str(exc)) from None
     return [listen.Listener(sock, sock.family)]
