@@ -2,6 +2,7 @@
 
 import asyncio
 import random
+
 import pytest
 
 from shares.cli.parser import CliError
