@@ -14,6 +14,7 @@ import ipaddress
 import logging
 from pathlib import Path
 
+from OpenSSL import SSL
 from twisted.internet import address, reactor
 from twisted.internet import ssl as tls
 from twisted.internet.protocol import ClientFactory, Protocol
@@ -135,7 +136,7 @@ class ListenProtocol(ProtocolWrapper):
             inner, self.wrappedProtocol = self.wrappedProtocol, None
             inner.connectionLost(reason)
             return
-        self.client.lost(self)
+        self.client.lost(self, reason)
 
 
 class ListenFactory(ClientFactory):
@@ -242,9 +243,12 @@ class TunnelClient:
         log.warning("the relay answered a listen with %d; retrying", status)
         self.schedule_retry()
 
-    def lost(self, proto) -> None:
+    def lost(self, proto, reason) -> None:
         was = proto.role
         self.count(proto, None)
+        if not self.up and reason.check(SSL.Error) is not None:
+            self.fatal("could not verify the relay's certificate (a self-signed relay needs --via-ca)")
+            return
         if was is not None and not self.stopped:
             log.info("a listen at the relay was lost; reconnecting")
             self.schedule_retry()

@@ -31,7 +31,7 @@ class Relay:
 
     @property
     def base(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{self.info['scheme']}://127.0.0.1:{self.port}"
 
     def add_sender(self, name: str) -> str:
         done = run_pasla(["relay", "add-sender", name, "--json"], self.data_dir)
