@@ -12,10 +12,12 @@ import logging
 import time
 
 from twisted.internet.interfaces import IPushProducer
+from twisted.web import http
 from zope.interface import implementer
 
-from shares.relay import framing
+from shares.relay import framing, splice
 from shares.relay.hub import SenderGone
+from shares.server import zero_copy
 
 log = logging.getLogger("pasla.relay")
 
@@ -38,7 +40,7 @@ class Exchange:
         self.request = None
         self.sent = 0
         self.paused_by: set[str] = set()
-        self._resume_call = None
+        self.splicer = None
 
     # --- the head ---------------------------------------------------------------
 
@@ -68,8 +70,31 @@ class Exchange:
         data, self.pending = self.pending, b""
         if data:
             self.feed(data)
-        self.resume("pipe")
+        elif not request.startedWriting:
+            http.Request.write(request, b"")  # the status line and headers, queued in Twisted
+        if not self.piped.done() and not self.splice_rest(request):
+            self.resume("pipe")
         return self.piped
+
+    def splice_rest(self, request) -> bool:
+        """Hand the rest of a known-length body to the kernel when both sides are plain TCP."""
+        if not splice.available() or self.framing.kind != "length" or self.bucket is not None:
+            return False
+        source = zero_copy.plain_tcp_transport(self.conn.transport)
+        target = zero_copy.plain_tcp_transport(request.channel.transport if request.channel else None)
+        if source is None or target is None:
+            return False
+        self.splicer = splice.SplicePump(source, target, self.left, self._spliced, self._splice_ended)
+        self.splicer.start()
+        return True
+
+    def _spliced(self, count: int) -> None:
+        self.sent += count
+        self.left -= count
+
+    def _splice_ended(self, complete: bool) -> None:
+        self.splicer = None
+        self._settle(complete)
 
     def feed(self, data: bytes) -> None:
         if self.request is None:
@@ -121,6 +146,9 @@ class Exchange:
     def _settle(self, complete: bool) -> None:
         if self.piped.done():
             return
+        if self.splicer is not None:
+            self.splicer, splicer = None, self.splicer
+            splicer.stop()
         self.piped.set_result(complete)
         if self.request is not None and self.request.producer is self:
             self.request.unregisterProducer()

@@ -41,7 +41,11 @@ def test_a_detached_relayed_share_is_listed_and_stopped_like_any_other(relay, da
         (["--via-key", "pvk_x"], {}, "go with --via"),
         (["--via", "http://127.0.0.1:9", "--https"], {"PASLA_VIA_KEY": "pvk_" + "a" * 43}, "--https"),
         (["--via", "http://127.0.0.1:9", "--no-serve"], {"PASLA_VIA_KEY": "pvk_" + "a" * 43}, "--no-serve"),
-        (["--via", "http://127.0.0.1:9", "--via-ca", "x.pem"], {"PASLA_VIA_KEY": "pvk_" + "a" * 43}, "https://"),
+        (
+            ["--via", "http://127.0.0.1:9", "--via-ca", "x.pem"],
+            {"PASLA_VIA_KEY": "pvk_" + "a" * 43},
+            "https://",
+        ),
     ],
 )
 def test_bad_via_options_are_one_line_and_exit_1(data_dir, sample, args, env, message):
