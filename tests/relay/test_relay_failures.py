@@ -172,3 +172,12 @@ def test_a_stopped_share_is_404_at_the_relay(via, relay, sample):
     served.signal(signal.SIGTERM)
     assert served.wait(timeout=15) == 0
     assert served.request()[0].status == 404  # it told the relay it ended
+
+
+def test_a_senders_bandwidth_is_capped_across_its_downloads(relays, via, sample):
+    relay = relays(env={"PASLA_RELAY_SENDER_RATE": "1000000"})
+    served = via(sample, 5, relay_=relay)
+    started = time.monotonic()
+    assert served.request()[1] == sample.read_bytes()
+    # 3.1 MB at 1 MB/s with one second's worth of credit at the start.
+    assert time.monotonic() - started > 1.8
