@@ -7,8 +7,8 @@ import logging
 import time
 
 from shares.relay import keys, store
-from shares.relay.bandwidth import Bucket
 from shares.relay.hub import Hub
+from shares.relay.pacing import Bucket
 
 log = logging.getLogger("pasla.relay")
 

@@ -23,7 +23,7 @@ from zope.interface import directlyProvides, providedBy
 
 from shares.relay import framing
 from shares.relay.backend import LISTEN_HOLD
-from shares.relay.backoff import Backoff
+from shares.relay.pacing import Backoff
 
 log = logging.getLogger("pasla.relay")
 

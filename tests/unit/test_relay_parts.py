@@ -9,10 +9,9 @@ from shares.cli.parser import CliError
 from shares.cli.via import Via, parse_url
 from shares.relay import framing, keys
 from shares.relay.backend import backend_line
-from shares.relay.backoff import Backoff
-from shares.relay.bandwidth import Bucket
 from shares.relay.framing import FramingError, Route
 from shares.relay.hub import Hub, SenderGone
+from shares.relay.pacing import Backoff, Bucket
 
 D1, D2 = "a" * 64, "b" * 64
 
