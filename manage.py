@@ -10,7 +10,7 @@ def main():
     from django.core.exceptions import ImproperlyConfigured
     from django.core.management import execute_from_command_line
 
-    from shares.config.conf import ConfigError
+    from shares.errors import ConfigError
 
     try:
         execute_from_command_line(sys.argv)

@@ -87,7 +87,7 @@ def _metrics_cost() -> tuple[float, float]:
     """µs per response for the metrics calls (multiprocess files), and for an empty call."""
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tmp
-        from shares.operator import metrics
+        from shares.telemetry import metrics
 
         def per_response():
             metrics.transfer_started()

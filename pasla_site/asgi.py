@@ -2,18 +2,17 @@
 
 Django splits every streamed part into `chunk_size` pieces (64 KiB by
 default) and awaits a `send()` for each; with 1 MiB reads that is sixteen
-round trips through daphne per read. Matching the read size roughly doubled
-throughput when measured.
+round trips through daphne per read; the chunk here matches the read size.
 
 Django also runs each request in a ThreadSensitiveContext: a thread pool of
-its own, started and joined per request, for sync code marked
-thread-sensitive -- here only the request signals' database housekeeping
-(which touches only that throwaway thread's connections; ours live in the
-executor threads and are checked when a transfer ends) and the admin's sync
-middleware. Profiling a 1 KiB download showed the thread start and join
-among the largest costs before the first byte, so requests here run without
-it: what thread-sensitive work remains (the admin) shares asgiref's one
-thread, and the request signals no longer carry those receivers.
+its own, started and joined per request, for sync code marked thread-
+sensitive -- here only the request signals' database housekeeping (which
+touches only that throwaway thread's connections; ours live in the executor
+threads and are checked when a transfer ends) and the admin's sync
+middleware. Starting and joining that thread is among the largest costs
+before a small file's first byte, so requests here run without it: what
+thread-sensitive work remains (the admin) shares asgiref's one thread, and
+the request signals no longer carry those receivers.
 
 Two more thread hops per request are skipped when they have nothing to do
 on a thread (shares/handling/inline_work.py): logging an error answer that the

@@ -8,13 +8,13 @@ from pathlib import Path
 
 import environ
 
-from shares.config.conf import ConfigError, limits_from_env, parse_log_level
-from shares.config.datadir import data_dir, private_file, secret_key
+from shares.config.conf import ADMIN_BODY_MAX, limits_from_env, parse_log_level
 from shares.config.deployment import normalize_prefix
+from shares.errors import ConfigError
+from shares.files.datadir import data_dir, private_file, secret_key
 from shares.gates.admin_gate import GateConfigError, parse_admin_allow, parse_admin_path
 from shares.network.addresses import parse_public_host
 from shares.network.stun import DEFAULT_SERVER as DEFAULT_STUN_SERVER
-from shares.server.request_limits import ADMIN_BODY_MAX
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
@@ -63,19 +63,19 @@ INSTALLED_APPS = [
 # path meets. Sessions, CSRF, auth and messages run for admin paths only
 # (AdminOnlyMiddleware), so downloads never pay for them.
 MIDDLEWARE = [
-    "shares.gates.middleware.AccessLogMiddleware",
-    "shares.gates.middleware.SecurityHeadersMiddleware",
-    "shares.gates.middleware.ClientIdentityMiddleware",
-    "shares.gates.middleware.AdminGateMiddleware",
-    "shares.gates.middleware.AllowlistMiddleware",
-    "shares.gates.middleware.BanMiddleware",
-    "shares.gates.middleware.RateLimitMiddleware",
-    "shares.gates.middleware.MethodGateMiddleware",
-    "shares.gates.middleware.AdminOnlyMiddleware",
+    "shares.gates.access_log.AccessLogMiddleware",
+    "shares.gates.headers.SecurityHeadersMiddleware",
+    "shares.gates.client.ClientIdentityMiddleware",
+    "shares.gates.admin.AdminGateMiddleware",
+    "shares.gates.bans.AllowlistMiddleware",
+    "shares.gates.bans.BanMiddleware",
+    "shares.gates.rate.RateLimitMiddleware",
+    "shares.gates.methods.MethodGateMiddleware",
+    "shares.gates.admin.AdminOnlyMiddleware",
 ]
 ADMIN_MIDDLEWARE = [
-    "shares.gates.middleware.AdminCookiesMiddleware",
-    "shares.gates.middleware.AdminLoginThrottleMiddleware",
+    "shares.gates.admin.AdminCookiesMiddleware",
+    "shares.gates.admin.AdminLoginThrottleMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",

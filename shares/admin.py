@@ -11,10 +11,10 @@ from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils.html import format_html
 
-from shares import services
 from shares.config.durations import MAX_MINUTES
+from shares.human import human_bytes, human_duration
 from shares.models import Ban, Download, Share, Slot
-from shares.operator.console import human_bytes, human_duration
+from shares.operator import actions, housekeeping
 
 admin.site.site_header = "pasla"
 admin.site.site_title = "pasla"
@@ -110,7 +110,7 @@ class ShareAdmin(ReadOnly, admin.ModelAdmin):
 
     def changelist_view(self, request, extra_context=None):
         # A server killed hard cleaned nothing up: do it before showing states.
-        services.housekeeping()
+        housekeeping.housekeeping()
         return super().changelist_view(request, extra_context)
 
     @admin.display(description="state", ordering="state")
@@ -123,7 +123,7 @@ class ShareAdmin(ReadOnly, admin.ModelAdmin):
 
     @admin.display(description="downloads", ordering="slots_used")
     def downloads_text(self, obj):
-        return f"{obj.slots_used}/{obj.max_downloads or '∞'}"
+        return f"{obj.slots_used}/{obj.max_downloads if obj.is_capped else '∞'}"
 
     @admin.display(description="bytes served", ordering="bytes_served")
     def bytes_text(self, obj):
@@ -140,7 +140,7 @@ class ShareAdmin(ReadOnly, admin.ModelAdmin):
 
     @admin.action(description="Revoke (the link answers 410, the server stops)")
     def revoke_shares(self, request, queryset):
-        stopped = sum(services.stop_share(share) for share in queryset)
+        stopped = sum(actions.stop_share(share) for share in queryset)
         self.message_user(request, f"Revoked {stopped} share(s).", messages.SUCCESS)
 
     @admin.action(description="Extend by N minutes")
@@ -150,8 +150,8 @@ class ShareAdmin(ReadOnly, admin.ModelAdmin):
             return
         for share in queryset:
             try:
-                services.extend(share, minutes)
-            except services.OperatorError as exc:
+                actions.extend(share, minutes)
+            except actions.OperatorError as exc:
                 self.message_user(request, str(exc), messages.ERROR)
             else:
                 self.message_user(request, f"{share.id}: {minutes} more minute(s).", messages.SUCCESS)
@@ -163,8 +163,8 @@ class ShareAdmin(ReadOnly, admin.ModelAdmin):
             return
         for share in queryset:
             try:
-                services.add_downloads(share, count)
-            except services.OperatorError as exc:
+                actions.add_downloads(share, count)
+            except actions.OperatorError as exc:
                 self.message_user(request, str(exc), messages.ERROR)
             else:
                 self.message_user(
@@ -212,6 +212,6 @@ class BanAdmin(ReadOnly, admin.ModelAdmin):
     def unban(self, request, queryset):
         count = 0
         for ban in queryset:
-            services.unban(ban)
+            actions.unban(ban)
             count += 1
         self.message_user(request, f"Unbanned {count} address(es).", messages.SUCCESS)

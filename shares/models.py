@@ -6,10 +6,13 @@ from datetime import timedelta
 from django.db import models
 from django.utils import timezone
 
-from shares.relay.models import RelayRoute, RelaySender  # noqa: F401  (the relay's rows, for Django)
+from shares.config.durations import UNLIMITED, is_capped
 
 
 class ShareQuerySet(models.QuerySet):
+    def capped(self):
+        return self.exclude(max_downloads=UNLIMITED)
+
     def live(self):
         return self.filter(state=Share.State.LIVE, expires_at__gt=timezone.now())
 
@@ -58,7 +61,7 @@ class Share(models.Model):
     expires_at = models.DateTimeField(db_index=True)
     ended_at = models.DateTimeField(null=True, blank=True)
     state = models.CharField(max_length=16, choices=State.choices, default=State.LIVE, db_index=True)
-    max_downloads = models.PositiveIntegerField(default=0, help_text="0 means unlimited.")
+    max_downloads = models.PositiveIntegerField(default=UNLIMITED, help_text="0 means unlimited.")
     slots_used = models.PositiveIntegerField(default=0)
     bytes_served = models.BigIntegerField(default=0)
 
@@ -98,7 +101,7 @@ class Share(models.Model):
 
     @property
     def is_capped(self) -> bool:
-        return self.max_downloads > 0
+        return is_capped(self.max_downloads)
 
     @property
     def slots_left(self) -> int | None:
@@ -118,21 +121,6 @@ class Share(models.Model):
         return self.state
 
     # --- the domain's actions ---------------------------------------------
-
-    def claim_slot(self) -> bool:
-        """Take one download slot with a single conditional UPDATE.
-
-        The WHERE clause carries the whole rule (live, in time, under the
-        cap), so concurrent claimers on any worker can never over-serve.
-        The statement is written out in shares/download/rows.py: it is on
-        every download's path.
-        """
-        from shares.download import rows as download_rows
-
-        claimed = download_rows.claim_slot(self.pk)
-        if claimed:
-            self.slots_used += 1
-        return claimed
 
     def end(self, state: str) -> bool:
         """Move a live share to an end state; False if it had already ended."""
@@ -285,3 +273,29 @@ class Chore(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} at {self.ran_at:%Y-%m-%d %H:%M}"
+
+
+# --- `pasla relay` (docs/relay.md): who may send through it, which share paths each owns.
+
+
+class RelaySender(models.Model):
+    """A sender allowed to register shares: its key is kept as a SHA-256 digest only."""
+
+    name = models.CharField(max_length=64, unique=True)
+    key_digest = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self):
+        return self.name
+
+
+class RelayRoute(models.Model):
+    """A share path a sender registered: the token's digest, never the token.
+
+    Kept while the sender is away (the relay then answers 502, not 404) until
+    `expires_at`; deleted with its sender.
+    """
+
+    digest = models.CharField(primary_key=True, max_length=64)
+    sender = models.ForeignKey(RelaySender, on_delete=models.CASCADE, related_name="routes")
+    expires_at = models.DateTimeField(db_index=True)

@@ -41,3 +41,20 @@ def looks_like_token(candidate: str) -> bool:
 def fingerprint(text: str) -> str:
     """A short, non-reversible tag for logging something secret-bearing."""
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:12]
+
+
+# Only a request shaped like a real link, `/<token-shaped>/<anything>`, can be
+# someone guessing tokens; `/favicon.ico`, `/robots.txt`, `/.well-known/...` and
+# the like are what browsers and crawlers ask for on their own, and never strike.
+def token_segment(path: str) -> str | None:
+    """The token-shaped first segment of a share-shaped path, else None."""
+    if not path.startswith("/"):
+        return None
+    first, slash, _ = path[1:].partition("/")
+    if not slash or not looks_like_token(first):
+        return None
+    return first
+
+
+def is_share_shaped(path: str) -> bool:
+    return token_segment(path) is not None

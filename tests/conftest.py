@@ -287,7 +287,7 @@ def cert_fingerprint(der: bytes) -> str:
     return hashlib.sha256(der).digest().hex(":").upper()
 
 
-def start_pasla(args, data_dir: Path, log_dir: Path, env=None, timeout: float = 30) -> Served:
+def start_pasla(args, data_dir: Path, log_dir: Path, env=None, timeout: float = 30, manage=MANAGE) -> Served:
     """Start a foreground server with --json and wait for its one JSON line."""
     args = [str(a) for a in args]
     if "--json" not in args:
@@ -296,7 +296,7 @@ def start_pasla(args, data_dir: Path, log_dir: Path, env=None, timeout: float = 
         args += ["-p", "0"]
     stderr_path = log_dir / f"pasla-{time.monotonic_ns()}.err"
     proc = subprocess.Popen(
-        [PYTHON, MANAGE, "pasla", *args],
+        [PYTHON, str(manage), "pasla", *args],
         cwd=ROOT,
         env=base_env(data_dir, env),
         stdin=subprocess.DEVNULL,
@@ -329,8 +329,8 @@ def pasla(tmp_path, data_dir):
     """Factory: pasla(FILE, *args, env=None) -> Served; all stopped at teardown."""
     started: list[Served] = []
 
-    def start(*args, env=None, data=None, timeout=30):
-        served = start_pasla(args, data or data_dir, tmp_path, env=env, timeout=timeout)
+    def start(*args, env=None, data=None, timeout=30, manage=MANAGE):
+        served = start_pasla(args, data or data_dir, tmp_path, env=env, timeout=timeout, manage=manage)
         started.append(served)
         return served
 

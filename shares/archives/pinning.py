@@ -18,8 +18,8 @@ from pathlib import Path
 
 from shares.archives import tar_format, zip_format
 from shares.archives.layout import Entry, Layout
-from shares.download import filesystems
-from shares.download.payloads import O_NOFOLLOW, PayloadError, validate_name
+from shares.files import filesystems
+from shares.files.payloads import O_NOFOLLOW, PayloadError, validate_name
 
 FORMATS = ("zip", "tar")
 MAX_ENTRIES = 100_000  # the manifest lives in one database row

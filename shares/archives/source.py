@@ -13,7 +13,7 @@ import zlib
 from shares.archives import crc as crc32
 from shares.archives import pinning
 from shares.archives.layout import BYTES, CENTRAL, DATA, DESCRIPTOR
-from shares.download.payloads import O_NOFOLLOW, Identity, PayloadChanged, PayloadDrift, still_pinned
+from shares.files.payloads import O_NOFOLLOW, Identity, PayloadChanged, PayloadDrift, still_pinned
 
 READ_SIZE = 1 << 20
 # A running CRC leaves a checkpoint every STEP bytes of a member, so a resume

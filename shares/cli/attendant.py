@@ -9,10 +9,12 @@ import dataclasses
 import logging
 import sys
 
+from django.db import connection
 from rich.console import Console
 
-from shares.download.live import board
+from shares.models import Share
 from shares.operator import notify, tui
+from shares.telemetry.live import board
 
 log = logging.getLogger("pasla")
 
@@ -82,8 +84,6 @@ class Attendant:
         """After the server stopped: the webhook's last event, sent within a bound."""
         if self.notifier is None:
             return
-        from shares.models import Share
-
         share = Share.objects.filter(pk=self.share_id).first()
         downloads = share.slots_used if share else 0
         sent = share.bytes_served if share else 0
@@ -93,10 +93,6 @@ class Attendant:
     # --- internals -------------------------------------------------------------
 
     def _snapshot(self) -> tui.Snapshot:
-        from django.db import connection
-
-        from shares.models import Share
-
         try:
             share = Share.objects.get(pk=self.share_id)
         finally:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from django.conf import settings
 
-from shares.config import datadir
+from shares.files import datadir
 from shares.network.addresses import LOOPBACK_WARNING, loopback_only
 
 CHILD_FLAG = "--detached-child"

@@ -8,12 +8,14 @@ import time
 
 from django.conf import settings
 
-from shares import services
+from shares.cli.admin_user import run as admin_user
 from shares.cli.parser import CliError
-from shares.config import datadir
+from shares.config.durations import is_capped
+from shares.files import datadir
 from shares.handling import outage
+from shares.human import human_bytes, human_duration
 from shares.models import Share
-from shares.operator.console import human_bytes, human_duration
+from shares.operator import actions, database, housekeeping
 from shares.operator.processes import Liveness
 
 log = logging.getLogger("pasla")
@@ -26,12 +28,12 @@ def run(name: str, opts) -> int:
     # Only the database: an operator must be able to list and stop shares
     # while the cache is away.
     outage.check_database()
-    services.ensure_database()
+    database.ensure_database()
     # A hard-killed server skipped its own cleanup: its row, its unfinished
     # downloads and its TLS key are dealt with now.
     buried = []
     try:
-        buried = services.housekeeping()
+        buried = housekeeping.housekeeping()
     except Exception:
         log.warning("could not clean up after servers that died", exc_info=True)
     if name == "list":
@@ -39,8 +41,6 @@ def run(name: str, opts) -> int:
     if name == "purge":
         return purge(opts)
     if name == "admin-user":
-        from shares.cli.admin_user import run as admin_user
-
         return admin_user(opts)
     return stop_shares(opts)
 
@@ -63,14 +63,14 @@ def describe(share: Share, active: int, liveness: Liveness | None = None) -> dic
         "active_transfers": active,
         "pid": share.pid,
         "host": share.hostname,
-        "server": str(liveness or services.server_liveness(share)),
+        "server": str(liveness or actions.server_liveness(share)),
         "log": str(log_path) if log_path.exists() else None,
     }
 
 
 def list_shares(opts, buried: list[Share]) -> int:
     live = list(Share.objects.live())
-    active = services.active_transfers(s.id for s in live)
+    active = actions.active_transfers(s.id for s in live)
     rows = [describe(share, active.get(share.id, 0)) for share in live]
     # Shown once, as what they were found to be; they are ended from now on.
     rows += [describe(share, 0, Liveness.DEAD) for share in buried]
@@ -87,7 +87,7 @@ def list_shares(opts, buried: list[Share]) -> int:
             where = f"pid {row['pid']}" + (f" on {row['host']}" if elsewhere else "")
             print(f"{head}  DEAD: its server ({where}) is gone; cleaned up")
             continue
-        cap = f"{row['downloads']}/{row['max_downloads'] or '∞'}"
+        cap = f"{row['downloads']}/{row['max_downloads'] if is_capped(row['max_downloads']) else '∞'}"
         where = _served_by(row["pid"])
         if row["server"] == Liveness.ELSEWHERE:
             where += f" on {row['host']}"
@@ -114,19 +114,19 @@ def stop_shares(opts) -> int:
         if len(targets) > 1:
             raise CliError(f"{opts.id!r} matches {len(targets)} shares; give more of the id")
     for share in targets:
-        services.stop_share(share)
+        actions.stop_share(share)
     # The servers notice within a second; wait a little so the answer is
     # "stopped", not "asked to stop", in the common case.
     deadline = time.monotonic() + STOP_WAIT
     waiting = list(targets)
     while waiting and time.monotonic() < deadline:
-        waiting = [s for s in waiting if services.server_liveness(s) == Liveness.ALIVE]
+        waiting = [s for s in waiting if actions.server_liveness(s) == Liveness.ALIVE]
         if waiting:
             time.sleep(0.05)
     for share in targets:
         if share in waiting:
             print(f"stopping {share.id} ({share.name}): letting running downloads finish")
-        elif services.server_liveness(share) == Liveness.ELSEWHERE:
+        elif actions.server_liveness(share) == Liveness.ELSEWHERE:
             print(f"revoked {share.id} ({share.name}): its server on {share.hostname} stops within a second")
         else:
             print(f"stopped {share.id} ({share.name})")
@@ -136,6 +136,6 @@ def stop_shares(opts) -> int:
 
 
 def purge(opts) -> int:
-    count = services.purge(opts.older_than)
+    count = actions.purge(opts.older_than)
     print(f"purged {count} ended share(s) and their history")
     return 0

@@ -1,9 +1,11 @@
 """`manage.py pasla serve`: one server (N workers) for every share in the database."""
 
+import ctypes
 import json
 import logging
 import os
 import shutil
+import signal
 import socket
 import sys
 from pathlib import Path
@@ -15,8 +17,13 @@ from shares.cli.parser import CliError
 from shares.cli.share import client_options
 from shares.config import numbers, runtime
 from shares.config.deployment import DEFAULT_BIND, base_url, parse_bind
-from shares.gates import defences
+from shares.download import rows
+from shares.handling import counters, outage
+from shares.operator import database, leases
+from shares.operator.processes import pid_exists
 from shares.server import listeners as listen
+from shares.server.shared_caps import SharedConnectionCounts
+from shares.telemetry import metrics
 
 log = logging.getLogger("pasla")
 
@@ -29,19 +36,18 @@ def run(opts, argv: list[str]) -> int:
         return run_worker(opts, clients)
     workers = _workers(opts.workers)
     binds = _binds(opts.bind or settings.PASLA_BIND or [DEFAULT_BIND])
-    if workers > 1 and defences.cache_is_local():
+    if workers > 1 and counters.cache_is_local():
         raise CliError(
             "--workers above 1 needs a shared cache (CACHE_URL=redis://...): "
             "caps, bans and rate limits must hold across workers"
         )
     base = base_url(settings.PASLA_PUBLIC_URL, None) if settings.PASLA_PUBLIC_URL else None
 
-    from shares import services
-    from shares.handling import outage
+    # Imported when serving: importing the server installs the asyncio reactor.
     from shares.server.supervisor import Supervisor, SupervisorError, worker_command
 
     outage.require()
-    services.ensure_database()
+    database.ensure_database()
     sockets = _bind_all(binds, workers)
     metrics_dir = _metrics_dir()
     addresses = [(host, sockets[0][i].getsockname()[1]) for i, (host, _) in enumerate(binds)]
@@ -119,8 +125,6 @@ def _metrics_dir() -> Path:
 
     Directories of earlier servers whose supervisor is gone are removed.
     """
-    from shares.operator.processes import pid_exists
-
     root = settings.DATA_DIR / "metrics"
     root.mkdir(mode=0o700, exist_ok=True)
     for old in root.iterdir():
@@ -134,26 +138,18 @@ def _metrics_dir() -> Path:
 
 
 def _after_death(pid: int, hostname: str) -> None:
-    from shares import services
-    from shares.operator import leases, metrics
-
     metrics.worker_gone(pid)
-    closed = services.close_worker_history(pid, hostname)
+    closed = rows.close_worker_history(pid, hostname)
     leases.forget(pid, hostname)
     if closed:
         log.warning("closed %d download(s) the dead worker left in progress", closed)
-    if not defences.cache_is_local():
-        from shares.server.shared_caps import SharedConnectionCounts
-
+    if not counters.cache_is_local():
         SharedConnectionCounts.from_cache(runtime.worker_id(pid, hostname)).forget()
 
 
 def _end_with_the_supervisor() -> None:
     """Linux: SIGTERM this worker when its supervisor dies, however it dies,
     so no orphaned worker keeps serving with nobody watching it."""
-    import ctypes
-    import signal
-
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # see ServeRunner.signals
     try:
         libc = ctypes.CDLL(None, use_errno=True)
@@ -165,6 +161,7 @@ def _end_with_the_supervisor() -> None:
 
 
 def run_worker(opts, clients) -> int:
+    # Imported when serving: importing the server installs the asyncio reactor.
     from shares.server.serve_runner import ServeRunner
 
     _end_with_the_supervisor()
@@ -174,9 +171,7 @@ def run_worker(opts, clients) -> int:
         sock = socket.socket(fileno=int(fd))
         listeners.append(listen.Listener(sock, sock.family))
     shared = None
-    if not defences.cache_is_local():
-        from shares.server.shared_caps import SharedConnectionCounts
-
+    if not counters.cache_is_local():
         shared = SharedConnectionCounts.from_cache()
         shared.start()
 

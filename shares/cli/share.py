@@ -5,8 +5,6 @@ import os
 import signal
 import sys
 import urllib.parse
-from dataclasses import dataclass
-from pathlib import Path
 
 from django.conf import settings
 
@@ -15,18 +13,20 @@ from shares.cli import tls_setup
 from shares.cli import via as via_options
 from shares.cli.attendant import Attendant
 from shares.cli.parser import CliError
+from shares.cli.pinned import Pinned, directory_fields, pin, sha256_for, warn_left_out
 from shares.cli.serving import serving_from
-from shares.config import runtime
-from shares.config.conf import ConfigError
+from shares.config import deployment, runtime
 from shares.config.serving_options import TlsChoice
-from shares.download import payloads
-from shares.gates import identity
+from shares.errors import ConfigError
+from shares.files import payloads
 from shares.handling import outage
-from shares.network import stun, tls_store
+from shares.network import clients, stun, tls_store
 from shares.network.address_probe import url_hosts
 from shares.network.addresses import LOOPBACK_WARNING, loopback_only
 from shares.network.certificates import CertPair
+from shares.operator import actions, database, housekeeping
 from shares.operator.console import ShareView, print_banner, print_json
+from shares.operator.notify import NotifyError, validate_url
 from shares.server import listeners as listen
 
 log = logging.getLogger("pasla")
@@ -39,29 +39,17 @@ def share_url(scheme: str, host: str | None, port: int, token: str, name: str) -
     return f"{scheme}://{host}:{port}{prefix}/{token}/{urllib.parse.quote(name, safe='')}"
 
 
-def _checksum(path, size: int, wanted: bool | None, quiet: bool) -> str:
-    if wanted is False or (wanted is None and size > payloads.SHA256_AUTO_LIMIT):
-        return ""
-    if quiet or not sys.stderr.isatty() or size < (64 << 20):
-        return payloads.sha256_of(path)
-    from rich.progress import Progress
-
-    with Progress(transient=True) as progress:
-        task = progress.add_task("SHA-256", total=size)
-        return payloads.sha256_of(path, lambda n: progress.advance(task, n))
-
-
 def client_options(opts, trust_proxy: bool, trust_header: str | None) -> dict:
     """--allow-ip, and --trust-proxy / --trust-header after the config file; CliError if bad."""
     try:
-        networks = tuple(identity.parse_network(text) for text in opts.allow_ip)
+        networks = tuple(clients.parse_network(text) for text in opts.allow_ip)
     except ValueError as exc:
         raise CliError(str(exc)) from None
     header = trust_header
     if header is not None:
         if not trust_proxy:
             raise CliError("--trust-header needs --trust-proxy")
-        if not identity.valid_header_name(header):
+        if not clients.valid_header_name(header):
             raise CliError(f"invalid header name {header!r} (letters, digits and '-' only)")
     return {"trust": trust_proxy, "header": header, "networks": networks}
 
@@ -92,68 +80,6 @@ def _stop_during_setup(signum, frame):
     raise SystemExit(128 + signum)
 
 
-def _archive_sha256(root, manifest, layout) -> str:
-    import hashlib
-
-    from shares.archives.source import ArchiveSource
-
-    digest = hashlib.sha256()
-    source = ArchiveSource(str(root), manifest, layout)
-    try:
-        for offset in range(0, layout.size, 1 << 20):
-            digest.update(source.read(offset, min(1 << 20, layout.size - offset)))
-    finally:
-        source.close()
-    return digest.hexdigest()
-
-
-@dataclass
-class Pinned:
-    """What the command line names, checked and pinned."""
-
-    path: Path
-    name: str
-    identity: payloads.Identity
-    kind: str = "file"
-    archive_format: str = ""
-    manifest: list | None = None
-    layout: object = None
-    left_out: object = None  # archives.pinning.LeftOut, for a directory
-
-
-def _sha256_for(pinned, opts) -> str:
-    """The payload's SHA-256 as the options ask; hashing an archive means
-    reading every member, so a directory is hashed only on request."""
-    if pinned.kind == "directory":
-        return _archive_sha256(pinned.path, pinned.manifest, pinned.layout) if opts.checksum else ""
-    return _checksum(pinned.path, pinned.identity.size, opts.checksum, opts.json)
-
-
-def _directory_fields(pinned) -> dict:
-    """The --json keys a directory adds (none for a file)."""
-    if pinned.kind != "directory":
-        return {}
-    return {"kind": "directory", "archive": pinned.archive_format, "entries": len(pinned.manifest)}
-
-
-def pin(opts) -> Pinned:
-    target = Path(opts.file)
-    if not target.is_dir():
-        if opts.archive:
-            raise CliError("--archive applies to directories only")
-        path, identity = payloads.pin_file(target)
-        return Pinned(path, path.name, identity)
-    from shares.archives import pinning
-
-    archive_format = opts.archive or "zip"
-    root, manifest, left_out = pinning.pin_directory(target)
-    layout = pinning.build_layout(archive_format, manifest)
-    name = payloads.validate_name(f"{root.name}.{archive_format}")
-    st = root.stat()
-    identity = payloads.Identity(st.st_dev, st.st_ino, layout.size, pinning.latest_mtime_ns(manifest))
-    return Pinned(root, name, identity, "directory", archive_format, manifest, layout, left_out)
-
-
 # Flags that describe a serving process: with --no-serve, `pasla serve` has its own.
 SERVER_FLAGS = {
     "port": "-p/--port",
@@ -178,17 +104,8 @@ def check_no_serve(opts) -> None:
             raise CliError(f"{flag} is an option of the server ('pasla serve'), not of --no-serve")
 
 
-def warn_left_out(pinned: "Pinned") -> None:
-    """What a directory's archive will not hold, on stderr (names escaped)."""
-    for line in pinned.left_out.warnings() if pinned.left_out else ():
-        # Names inside the shared directory, escaped: the operator needs them, and no request path is here.
-        log.warning("%s", line, extra={"pasla_safe": True})
-
-
 def create_only(opts, minutes: float, max_downloads: int, pinned: "Pinned") -> int:
     """--no-serve: record the share for a running `pasla serve` and print its URL."""
-    from shares.config import deployment
-
     warn_left_out(pinned)
 
     bind = None
@@ -203,16 +120,14 @@ def create_only(opts, minutes: float, max_downloads: int, pinned: "Pinned") -> i
         raise CliError(str(exc)) from None
     parts = urllib.parse.urlsplit(base)
     port = parts.port or (443 if parts.scheme == "https" else 80)
-    sha256 = _sha256_for(pinned, opts)
-    extra = {"served_by": "pasla serve", **_directory_fields(pinned)}
+    sha256 = sha256_for(pinned, opts)
+    extra = {"served_by": "pasla serve", **directory_fields(pinned)}
     token = tokens.mint()
     share_id = "dry-run"
     outage.require()  # --dry-run too: the share would be recorded there
     if not opts.dry_run:
-        from shares import services
-
-        services.ensure_database()
-        new = services.create_share(
+        database.ensure_database()
+        new = actions.create_share(
             path=str(pinned.path),
             name=pinned.name,
             identity=pinned.identity,
@@ -251,8 +166,6 @@ def create_only(opts, minutes: float, max_downloads: int, pinned: "Pinned") -> i
 def run(opts) -> int:
     notify_url = None
     if opts.notify is not None:
-        from shares.operator.notify import NotifyError, validate_url
-
         try:
             notify_url = validate_url(opts.notify)
         except NotifyError as exc:
@@ -313,8 +226,8 @@ def run(opts) -> int:
         warnings = (LOOPBACK_WARNING,) if via is None and loopback_only([host4, host6]) else ()
         for warning in warnings:
             tls_setup.warn(warning)
-        sha256 = _sha256_for(pinned, opts)
-        extra = _directory_fields(pinned)
+        sha256 = sha256_for(pinned, opts)
+        extra = directory_fields(pinned)
         if extra:
             extra["banner_rows"] = [
                 ("Archive", f"{pinned.archive_format}, {extra['entries']} entries, stored, streamed"),
@@ -353,18 +266,18 @@ def run(opts) -> int:
             print_json(view.as_json()) if opts.json else print_banner(view)
             return 0
 
-        from shares import services
+        # Imported when serving: importing the server installs the asyncio reactor.
         from shares.server.runner import ShareRunner
 
         pair = own_pair
         if tls_choice.mode == "ephemeral":
             pair = tls_setup.ephemeral_pair([host4, host6], minutes)
 
-        services.ensure_database()
-        _reap_quietly(services)
+        database.ensure_database()
+        _reap_quietly()
         # Held until the server installs its own handlers (it replaces this one).
         signal.signal(signal.SIGTERM, _stop_during_setup)
-        new = services.create_share(
+        new = actions.create_share(
             path=str(path),
             name=pinned.name,
             identity=identity,
@@ -435,7 +348,7 @@ def run(opts) -> int:
     except BaseException:
         if created is not None:
             # Whatever stopped us, nothing serves this share any more.
-            _end_quietly(services, created)
+            _end_quietly(created)
         raise
     finally:
         tls_store.remove(tls_dir)
@@ -444,15 +357,15 @@ def run(opts) -> int:
                 item.sock.close()
 
 
-def _end_quietly(services, share) -> None:
+def _end_quietly(share) -> None:
     try:
-        services.revoke(share)
+        actions.revoke(share)
     except Exception:
         log.warning("could not mark share %s as ended", share.id, exc_info=True)
 
 
-def _reap_quietly(services) -> None:
+def _reap_quietly() -> None:
     try:
-        services.housekeeping()
+        housekeeping.housekeeping()
     except Exception:  # housekeeping must never stop a new share
         log.warning("could not clean up after earlier shares", exc_info=True)

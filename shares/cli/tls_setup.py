@@ -43,6 +43,7 @@ def own_certificate(cert: str, key: str, minutes: float, clients=None):
     Runs before anything is bound or stored, so a refusal leaves nothing
     behind and nothing is ever served over plain HTTP instead.
     """
+    # Twisted's TLS layer is loaded only when a share is served over HTTPS.
     from shares.server import tls
 
     try:
@@ -67,6 +68,7 @@ def store_ephemeral(data_dir, share_id: str, pair: CertPair, clients=None):
     keeps the files the single source of truth for this share's certificate.
     The directory is gone again if anything fails.
     """
+    # Twisted's TLS layer is loaded only when a share is served over HTTPS.
     from shares.server import tls
 
     try:
@@ -88,6 +90,7 @@ def wrappers(server_tls) -> list:
     """The PaslaServer factory wrappers for this share: TLS, or none for plain HTTP."""
     if server_tls is None:
         return []
+    # Twisted's TLS layer is loaded only when a share is served over HTTPS.
     from shares.server import tls
 
     return [tls.wrapper(server_tls)]

@@ -11,10 +11,11 @@ import os
 from dataclasses import dataclass, fields
 
 from shares.config import numbers
+from shares.errors import ConfigError
 
-
-class ConfigError(ValueError):
-    pass
+# The admin's forms (login, share edits) are a few hundred bytes; Django's
+# upload limits and the HTTP channel's body cap both use this.
+ADMIN_BODY_MAX = 64 * 1024
 
 
 @dataclass(frozen=True)

@@ -17,8 +17,8 @@ from pathlib import Path
 
 from shares.config import numbers
 from shares.config.durations import parse_max_downloads, parse_minutes
-from shares.download import filesystems
-from shares.gates.identity import valid_header_name
+from shares.files import filesystems
+from shares.network.clients import valid_header_name
 
 MAX_CONFIG_BYTES = 64 << 10
 

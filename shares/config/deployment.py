@@ -11,7 +11,7 @@ import re
 import urllib.parse
 
 from shares.config import numbers
-from shares.config.conf import ConfigError
+from shares.errors import ConfigError
 from shares.network.addresses import parse_public_host, url_host
 
 DEFAULT_BIND = "127.0.0.1:8000"

@@ -30,6 +30,14 @@ def parse_minutes(text: str) -> float:
     return minutes
 
 
+# max_downloads' one spelling of "no cap": the model, the slot SQL and the CLI use it by name.
+UNLIMITED = 0
+
+
+def is_capped(max_downloads: int) -> bool:
+    return max_downloads != UNLIMITED
+
+
 def parse_max_downloads(text: str) -> int:
     value = numbers.whole(text.strip(" \t"))
     if value is None:

@@ -1,8 +1,10 @@
 """Logging helpers that keep tokens out of log lines."""
 
+import json
 import logging
 import re
 from contextvars import ContextVar
+from datetime import UTC, datetime
 
 from shares.tokens import fingerprint
 
@@ -48,9 +50,6 @@ class JsonLines(logging.Formatter):
     """
 
     def format(self, record: logging.LogRecord) -> str:
-        import json
-        from datetime import UTC, datetime
-
         data = {
             "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname,

@@ -1,13 +1,12 @@
 """The rows every download reads and writes, in SQL written out once.
 
-Each ORM query is compiled anew on every call: about 0.3 ms of Python,
-against about 0.02 ms to run the statement itself on SQLite. A download
-makes eight of them before and after its bytes (find the share, lock it,
-find and lock the client's newest slot, claim, insert the slot and the
-history row, then settle), which made the database side most of the time
-to first byte of a small file. The statements here are the same ones the
-ORM issued, with the same locks and the same WHERE clauses (the cap's rule
-is still one conditional UPDATE), on SQLite and PostgreSQL alike.
+Each ORM query is compiled anew on every call, which costs far more Python
+than running the statement itself on SQLite, and a download makes eight of
+them before and after its bytes (find the share, lock it, find and lock the
+client's newest slot, claim, insert the slot and the history row, settle).
+The statements here are the same ones the ORM issued, with the same locks
+and the same WHERE clauses (the cap's rule is still one conditional UPDATE),
+on SQLite and PostgreSQL alike.
 
 They run on the driver's own cursor, not Django's wrapper: the wrapper's
 per-statement work (finding the thread's connection through asgiref's
@@ -23,12 +22,18 @@ Only the hot path lives here; everything else keeps using the ORM.
 """
 
 import json
+import socket
 from dataclasses import dataclass
 
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.utils import timezone
 
+from shares.config import runtime
+from shares.config.durations import UNLIMITED
 from shares.models import Download, Share, Slot
+
+# Asked once: every history row names the host that served it.
+HOSTNAME = socket.gethostname()
 
 # Statement templates. {share}, {slot}, {download}: quoted table names;
 # {for_update}: the row lock where the database has one (SQLite has none:
@@ -43,7 +48,7 @@ _TEMPLATES = {
     "claim_slot": (
         "UPDATE {share} SET slots_used = slots_used + 1 "
         "WHERE id = %s AND state = %s AND expires_at > %s "
-        "AND (max_downloads = 0 OR slots_used < max_downloads)"
+        "AND (max_downloads = {unlimited} OR slots_used < max_downloads)"
     ),
     "add_bytes": "UPDATE {share} SET bytes_served = bytes_served + %s WHERE id = %s",
     "lock_newest_slot": (
@@ -86,6 +91,7 @@ def _build_statements(db) -> dict[str, str]:
         "share_columns": ", ".join(quote(field.column) for field in _SHARE_FIELDS),
         "for_update": " FOR UPDATE" if db.features.has_select_for_update else "",
         "returning": " RETURNING id" if db.features.can_return_columns_from_insert else "",
+        "unlimited": int(UNLIMITED),
     }
     built = {name: template.format(**names) for name, template in _TEMPLATES.items()}
     if db.vendor == "sqlite":
@@ -205,7 +211,8 @@ def share_size(share_id: str) -> int:
 
 
 def claim_slot(share_id: str) -> bool:
-    """Share.claim_slot()'s conditional UPDATE: live, in time, under the cap."""
+    """Take one download slot; the one conditional UPDATE carries the whole rule
+    (live, in time, under the cap), so concurrent claimers never over-serve."""
     rows = _Rows()
     return rows.count("claim_slot", [share_id, Share.State.LIVE, rows.now()]) == 1
 
@@ -299,3 +306,19 @@ def close_download(download_id: int, *, sent: int, outcome: str) -> None:
 
 def move_download(download_id: int, slot_id: int) -> None:
     _Rows().count("move_download", [slot_id, download_id])
+
+
+def close_worker_history(pid: int, hostname: str) -> int:
+    """A worker died (SIGKILL, crash): close what it left open.
+
+    Its in-progress history rows become "interrupted" (their bytes_sent is
+    the last progress flushed, at most a second old; the slot keeps only
+    what earlier requests recorded, so its owner can resume), and its slots
+    are free for other workers.
+    Returns the number of history rows closed.
+    """
+    closed = Download.objects.filter(pid=pid, hostname=hostname, outcome=Download.Outcome.IN_PROGRESS).update(
+        outcome=Download.Outcome.INTERRUPTED, finished_at=timezone.now()
+    )
+    Slot.objects.filter(worker=runtime.worker_id(pid, hostname)).update(worker="")
+    return closed

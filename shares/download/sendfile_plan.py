@@ -15,9 +15,8 @@ MESSAGE = "pasla.response.sendfile"
 DELIVERED = "pasla.response.delivered"
 # Bytes per message: the download slot is charged a segment at a time, and
 # each segment is one round trip between the view and the server, so larger
-# means less CPU per GiB and a coarser slot account. 16 MiB was measured to
-# cut user CPU but let aria2c-style parallel open-ended ranges overrun the
-# slot's re-send allowance (test_aria2c_style_open_ended_segments_use_one_slot).
+# means less CPU per GiB and a coarser slot account; much larger segments let
+# parallel open-ended ranges (aria2c's way) overrun the slot's re-send allowance.
 SEGMENT = 4 << 20
 
 

@@ -3,7 +3,7 @@
 A slot belongs to one client identity and one validator (ETag). A request
 from the same identity for the same validator continues the newest such
 slot when the bytes it asks for are mostly not yet covered; anything else
-claims a new slot with `Share.claim_slot()`, the one atomic truth for the
+claims a new slot with `rows.claim_slot()`, the one atomic truth for the
 cap. The decision runs in a transaction holding the share row (SELECT ...
 FOR UPDATE on PostgreSQL; SQLite's IMMEDIATE transactions lock at BEGIN),
 so parallel requests of one client agree on a single slot.
@@ -13,11 +13,10 @@ from django.conf import settings
 from django.db import transaction
 
 from shares.config import runtime
-from shares.download import coverage
-from shares.download import rows as rows
+from shares.download import coverage, rows
 from shares.download.slot_ledger import ledger
 from shares.models import Share
-from shares.operator import metrics
+from shares.telemetry import metrics
 
 
 def _current_account(slot: rows.SlotRow, size: int) -> coverage.SlotAccount:
@@ -55,7 +54,7 @@ def grant(share: Share, *, client_ip: str, validator: str, start: int, end: int)
                 if not slot.worker:
                     rows.set_slot_worker(slot.id, worker)
                 return slot.id
-        if not share.claim_slot():
+        if not rows.claim_slot(share.pk):
             return None
         metrics.slot_claimed()
         share.slots_used = locked.slots_used + 1

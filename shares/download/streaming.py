@@ -22,13 +22,13 @@ import logging
 import threading
 
 from shares.download import slots
-from shares.download.live import board
-from shares.download.payloads import PayloadDrift
+from shares.download.finish import finish_download
 from shares.download.sendfile_plan import DELIVERED, SEGMENT, plan_segments
 from shares.download.sendfile_plan import MESSAGE as SENDFILE
+from shares.files.payloads import PayloadDrift
 from shares.handling import client_gone, offload
 from shares.models import Download
-from shares.services import finish_download
+from shares.telemetry.live import board
 
 log = logging.getLogger("pasla")
 

@@ -9,7 +9,7 @@ resolution, so no admin code, static file or redirect runs for them.
 import ipaddress
 import re
 
-from shares.gates.identity import Network, parse_network
+from shares.network.clients import Network, parse_network
 
 LOOPBACK: tuple[Network, ...] = (
     ipaddress.ip_network("127.0.0.1/32"),

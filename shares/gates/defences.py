@@ -9,21 +9,17 @@ database read in the common case.
 Everything here is synchronous: the middleware calls it in one hop.
 """
 
-import functools
 import logging
 import time
 from dataclasses import dataclass
 
-from django.core.cache import caches
-from django.core.cache.backends.locmem import LocMemCache
-from django.core.signals import setting_changed
 from django.db import IntegrityError, transaction
 from django.db.models import Q
-from django.dispatch import receiver
 
 from shares.gates import ratelimit
+from shares.handling.counters import counters
 from shares.models import Ban
-from shares.operator import metrics
+from shares.telemetry import metrics
 
 log = logging.getLogger("pasla.defences")
 
@@ -34,31 +30,6 @@ BAN_MEMORY_SECONDS = 60
 # Strikes outlive any sane guessing session; a share's own life is the
 # usual bound.
 STRIKE_MEMORY_SECONDS = 24 * 3600
-
-
-@functools.cache
-def counters():
-    """The cache that holds the counters and remembered answers: one client per process.
-
-    `django.core.cache.cache` is looked up per asyncio context, and every
-    request runs in a fresh one, so each request built a new cache client:
-    on Redis a new connection pool, which meant a new TCP connection to
-    Redis per request (measured: 200 requests, 201 connections). Both
-    Django's local-memory cache and its Redis client are safe to share
-    between threads.
-    """
-    return caches["default"]
-
-
-@receiver(setting_changed)
-def _forget_counters(setting, **kwargs):
-    if setting == "CACHES":
-        counters.cache_clear()
-
-
-def cache_is_local() -> bool:
-    """Local-memory cache calls are microseconds: no thread hop needed."""
-    return isinstance(counters(), LocMemCache)
 
 
 def _scope_key(scope: str | None) -> str:

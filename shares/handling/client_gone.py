@@ -2,8 +2,8 @@
 
 Django's ASGI handler learns that a client left from an `http.disconnect`
 message, so it runs every request beside a second task that does nothing
-but wait for one. Measured on a 1 KiB download, that task and its
-bookkeeping were about a tenth of the time to first byte. pasla's server
+but wait for one, a real share of a small download's time to first byte.
+pasla's server
 (which knows at once, when the connection is lost) offers EXTENSION in the
 scope instead: a `LeaveNotice` whose callback it calls. The handler
 (pasla_site/asgi.py) uses it when offered and falls back to Django's way

@@ -3,8 +3,7 @@
 Django's async handler runs two sync calls on a thread for every request:
 `log_response` for any answer of 400 or more, and `response.close()` after
 the last byte. Each hop costs the event loop a submit, a wake-up and a
-callback (measured: about a tenth of a millisecond of its time per hop,
-plus a thread competing for the GIL with the next request). Both exist
+callback, plus a thread competing for the GIL with the next request. Both exist
 because the work *may* block; these predicates say when it cannot, and the
 handler (pasla_site/asgi.py) runs it inline then.
 """

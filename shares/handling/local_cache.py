@@ -1,8 +1,8 @@
 """Django's local-memory cache, with each key built and checked once.
 
 LocMemCache builds every key (prefix and version) and checks it for
-memcached portability on every call; measured, that was about 60% of a
-get. The request gates make about five cache calls per request over a
+memcached portability on every call, most of the cost of a get. The
+request gates make about five cache calls per request over a
 handful of keys per client and rate window, so the built key is
 remembered. A key that draws a portability warning is never remembered:
 it warns on every call, as before.

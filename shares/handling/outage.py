@@ -27,6 +27,7 @@ class Unavailable(Exception):
 
 def _redis_errors() -> tuple:
     try:
+        # redis is needed only where a Redis cache is configured.
         from redis.exceptions import ConnectionError as RedisConnectionError
         from redis.exceptions import TimeoutError as RedisTimeoutError
     except ImportError:
@@ -55,6 +56,7 @@ def reason(exc: BaseException) -> str:
 
 def describe_database() -> str:
     """Which database, without its password: "postgresql at 127.0.0.1:5432"."""
+    # settings.py imports this module, before Django is configured.
     from django.db import connection
 
     settings = connection.settings_dict
@@ -67,6 +69,7 @@ def describe_database() -> str:
 
 
 def describe_cache() -> str:
+    # settings.py imports this module, before Django is configured.
     from django.conf import settings
 
     location = settings.CACHES["default"].get("LOCATION") or ""
@@ -76,6 +79,7 @@ def describe_cache() -> str:
 
 
 def check_database() -> None:
+    # settings.py imports this module, before Django is configured.
     from django.db import connection
 
     try:
@@ -88,7 +92,8 @@ def check_database() -> None:
 
 
 def check_cache() -> None:
-    from shares.gates.defences import cache_is_local, counters
+    # settings.py imports this module, before Django is configured.
+    from shares.handling.counters import cache_is_local, counters
 
     if cache_is_local():
         return

@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from shares.config.conf import ConfigError
+from shares.errors import ConfigError
 
 LOOPBACK = {4: "127.0.0.1", 6: "::1"}
 LOOPBACK_WARNING = (

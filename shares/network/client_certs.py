@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from shares.config.datadir import private_subdir
+from shares.files.datadir import private_subdir
 from shares.network.certificates import CertPair, fingerprint, load_pair, write_pair, write_private
 
 CA_DIR = "client-ca"

@@ -11,7 +11,7 @@ import re
 import socket
 import struct
 
-from shares.config.conf import ConfigError
+from shares.errors import ConfigError
 
 DEFAULT_SERVER = "stun.l.google.com:19302"
 DEFAULT_PORT = 3478

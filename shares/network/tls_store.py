@@ -12,7 +12,7 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
-from shares.config.datadir import SHARE_ID, private_subdir
+from shares.files.datadir import SHARE_ID, private_subdir
 
 
 def root(data_dir: Path) -> Path:

@@ -11,8 +11,8 @@ from datetime import UTC, datetime, timedelta
 
 from django.utils import timezone
 
-from shares import services
 from shares.models import Chore
+from shares.operator import actions
 
 log = logging.getLogger("pasla")
 
@@ -40,7 +40,7 @@ def purge_if_due(after_days: float) -> int | None:
     if not claim(PURGE, PURGE_EVERY):
         log.debug("purge not due: a server ran it within the hour")
         return None
-    purged = services.purge(after_days)
+    purged = actions.purge(after_days)
     if purged:
         log.info("purged %d share(s) that ended over %g day(s) ago, with their history", purged, after_days)
     return purged

@@ -8,6 +8,8 @@ from datetime import UTC, datetime
 from rich.console import Console
 
 from shares import __version__
+from shares.config.durations import is_capped
+from shares.human import human_bytes, human_minutes
 
 
 @dataclass
@@ -67,31 +69,6 @@ class ShareView:
         return data
 
 
-def human_bytes(count: float) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if abs(count) < 1024 or unit == "TiB":
-            return f"{count:.1f} {unit}" if unit != "B" else f"{int(count)} B"
-        count /= 1024
-    return f"{count} B"
-
-
-def human_minutes(minutes: float) -> str:
-    if minutes < 1:
-        return f"{round(minutes * 60)} second(s)"
-    if minutes == int(minutes):
-        return f"{int(minutes)} minute(s)"
-    return f"{minutes:.2f} minute(s)"
-
-
-def human_duration(seconds: float) -> str:
-    seconds = max(0, int(seconds))
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours}h {minutes:02d}m {secs:02d}s"
-    return f"{minutes}m {secs:02d}s"
-
-
 def banner_lines(view: ShareView) -> list[tuple[str, str]]:
     rows = [
         ("ID", view.id),
@@ -99,7 +76,7 @@ def banner_lines(view: ShareView) -> list[tuple[str, str]]:
         ("Size", human_bytes(view.size)),
         ("Port", f"{view.port}{' (auto)' if view.port_auto else ''}"),
         ("Expires", human_minutes(view.minutes)),
-        ("Cap", f"max {view.max_downloads}" if view.max_downloads else "unlimited"),
+        ("Cap", f"max {view.max_downloads}" if is_capped(view.max_downloads) else "unlimited"),
         ("Range", "supported (resumable)"),
         ("IPv6", "yes" if view.url_ipv6 else "no"),
     ]

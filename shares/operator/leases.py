@@ -21,7 +21,7 @@ only when its process is gone (pid and process stamp, as `pasla list`
 judges a share's server): a suspended laptop wakes with every lease on it
 long stale, and its servers must not bury each other. A one-share server
 that still finds its share recorded dead (reaped from another host) takes
-it back (services.reclaim).
+it back (housekeeping.reclaim).
 """
 
 import logging
@@ -34,6 +34,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from shares.config import runtime
+from shares.download import rows
+from shares.models import Share, WorkerLease
 from shares.operator import processes
 
 log = logging.getLogger("pasla")
@@ -67,15 +69,12 @@ def take() -> int:
     pid on this host (a reboot hands pids out again). They are closed as
     that process's supervisor would have closed them.
     """
-    from shares import services
-
-    closed = services.close_worker_history(os.getpid(), socket.gethostname())
+    closed = rows.close_worker_history(os.getpid(), socket.gethostname())
     renew()
     return closed
 
 
 def renew(now: datetime | None = None) -> None:
-    from shares.models import WorkerLease
 
     WorkerLease.objects.update_or_create(
         worker=runtime.worker_id(),
@@ -90,14 +89,12 @@ def renew(now: datetime | None = None) -> None:
 
 def release() -> None:
     """At a clean exit: this process's transfers are settled; nothing to reap."""
-    from shares.models import WorkerLease
 
     WorkerLease.objects.filter(worker=runtime.worker_id()).delete()
 
 
 def forget(pid: int, hostname: str) -> None:
     """A supervisor closed a dead worker's rows itself: its lease goes too."""
-    from shares.models import WorkerLease
 
     WorkerLease.objects.filter(worker=runtime.worker_id(pid, hostname)).delete()
 
@@ -114,8 +111,6 @@ def reap(now: datetime | None = None) -> list:
 
     Returns the shares it recorded as dead (as `bury_dead_servers` does).
     """
-    from shares import services
-    from shares.models import Share, WorkerLease
 
     now = now or timezone.now()
     cutoff = now - stale_after()
@@ -129,7 +124,7 @@ def reap(now: datetime | None = None) -> list:
             taken, _ = WorkerLease.objects.filter(pk=lease.pk, renewed_at__lt=cutoff).delete()
             if not taken:
                 continue
-            closed = services.close_worker_history(lease.pid, lease.hostname)
+            closed = rows.close_worker_history(lease.pid, lease.hostname)
             served = Share.objects.filter(state=Share.State.LIVE, pid=lease.pid, hostname=lease.hostname)
             ended = [share for share in served if share.end(Share.State.DEAD)]
         log.warning(

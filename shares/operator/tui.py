@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from rich.console import Console, Group
 from rich.text import Text
 
-from shares.operator.console import human_bytes, human_duration
+from shares.human import human_bytes, human_duration
 
 
 @dataclass(frozen=True)
@@ -69,6 +69,7 @@ def is_loopback_url(url: str | None) -> bool:
 
 def qr_text(url: str) -> str:
     """The URL as a QR code in half-block characters (two modules per line)."""
+    # segno costs about as much to import as the rest of the CLI: only for a QR code.
     import segno
 
     out = io.StringIO()
@@ -109,6 +110,7 @@ class LiveStatus:
     """
 
     def __init__(self, console: Console, *, bell: bool):
+        # Only the interactive terminal needs rich's live display.
         from rich.live import Live
 
         self.console = console
@@ -143,7 +145,7 @@ class LiveStatus:
 
 
 def snapshot_of(share, activity, now: float | None = None) -> Snapshot:
-    """Combine the share row and this process's counters (shares.download.live.ShareActivity)."""
+    """Combine the share row and this process's counters (shares.telemetry.live.ShareActivity)."""
     now = time.time() if now is None else now
     seconds_left = max(0.0, share.expires_at.timestamp() - now)
     return Snapshot(

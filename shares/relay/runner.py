@@ -67,7 +67,7 @@ def configure(limits) -> service.RelayState:
         answer_timeout=limits.relay_answer_timeout,
     )
     service.current = state
-    runtime.token_lookup = known_route
+    runtime.look_up_tokens_with(known_route)
     return state
 
 

@@ -5,9 +5,9 @@ import datetime as dt
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from shares.models import RelayRoute, RelaySender
 from shares.relay import keys
 from shares.relay.framing import Route
-from shares.relay.models import RelayRoute, RelaySender
 
 # No route outlives the longest share (a year), whatever a sender claims.
 ROUTE_MAX_SECONDS = 366 * 24 * 3600

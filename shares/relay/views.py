@@ -12,6 +12,7 @@ import logging
 from django.http import StreamingHttpResponse
 
 from shares import tokens
+from shares.download import context
 from shares.handling import offload
 from shares.relay import framing, service, store
 from shares.relay.exchange import PIPE_MESSAGE
@@ -19,6 +20,13 @@ from shares.relay.hub import SenderGone
 from shares.web import responses
 
 log = logging.getLogger("pasla.relay")
+
+
+class Route:
+    """What a relayed token opens, for the gates and the access log: `share:relay-<digest prefix>`."""
+
+    def __init__(self, digest: str):
+        self.id = "relay-" + digest[:12]
 
 
 class RelayedResponse(StreamingHttpResponse):
@@ -62,11 +70,11 @@ async def relayed(request, token: str, name: str):
     route = tokens.digest(token)
     if not relay.hub.online(route):
         if tokens.looks_like_token(token) and await offload.hop(store.registered)(route):
-            request.pasla_share_id = "relay-" + route[:12]
+            context.of(request).opened(Route(route))
             return _offline(request, 502)
-        request.pasla_wrong_token = True
+        context.of(request).record(None)  # a guess: the ban gate strikes it
         return responses.error(request, 404)
-    request.pasla_share_id = "relay-" + route[:12]
+    context.of(request).opened(Route(route))
     loop = asyncio.get_running_loop()
     deadline = loop.time() + relay.answer_timeout
     try:

@@ -2,8 +2,8 @@
 
 Why a subclass: stock daphne 4.2 writes each ASGI body message into the
 Twisted transport and returns at once, ignoring the transport's pause
-signal. A slow client then makes the process buffer the whole file in RAM
-(measured: +1 to +2 GiB for one 1 GiB download at 2 MB/s). Here every
+signal, so a slow client makes the process buffer the whole file in RAM.
+Here every
 response registers a push producer with its Twisted request, and `send()`
 for a body chunk waits until the transport has drained. daphne's CLI offers
 the same `server_class` hook for this.
@@ -18,187 +18,29 @@ import logging
 import time
 
 import daphne.server  # noqa: F401  (installs the asyncio reactor first)
-from daphne.http_protocol import HTTPFactory, WebRequest
+from daphne.http_protocol import HTTPFactory
 from daphne.server import Server
-from twisted.internet import defer, interfaces, reactor
+from django.conf import settings
+from twisted.internet import defer, reactor
 from twisted.logger import globalLogBeginner
 from twisted.web import http
-from zope.interface import implementer
 
-from shares.config import site_paths
+from shares.config import runtime, site_paths
 from shares.handling import client_gone
 from shares.network import client_auth
-from shares.server import guards, request_limits, tls, tls_sender, zero_copy
-from shares.server.channel import PaslaChannel
+from shares.server import guards, tls, tls_sender, zero_copy
+from shares.server.channel import PaslaChannel, PaslaRequest
 from shares.server.periodic import Every
 from shares.server.speed_floor import SpeedWindow
 
 log = logging.getLogger("pasla.server")
 
-# Bytes one send() syscall may move; Twisted's default of 128 KiB caps a
-# 1 MiB chunk at eight syscalls. Measured: roughly double the throughput.
-SEND_LIMIT = 1 << 20
 # How often a zero-copy response's end asks whether the client has every
 # byte: soon at first (a fast client is nearly there), then less often.
 DELIVERY_POLL_FIRST = 0.0002
 DELIVERY_POLL_MAX = 0.05
 # How often every response body in flight is measured against PASLA_MIN_SPEED.
 SPEED_CHECK_INTERVAL = 1.0
-
-
-@implementer(interfaces.IPushProducer)
-class WritableGate:
-    """Bridges Twisted's pause/resume for one response to an asyncio.Event."""
-
-    def __init__(self):
-        self._writable = asyncio.Event()
-        self._writable.set()
-        self.stopped = False
-
-    def pauseProducing(self):
-        self._writable.clear()
-
-    def resumeProducing(self):
-        self._writable.set()
-
-    def stopProducing(self):
-        self.stopped = True
-        self._writable.set()
-
-    @property
-    def paused(self) -> bool:
-        return not self._writable.is_set()
-
-    async def wait(self) -> None:
-        await self._writable.wait()
-
-
-class PaslaRequest(WebRequest):
-    # daphne's own error page names daphne in its footer.
-    error_template = "<!doctype html><title>%(title)s</title><h1>%(title)s</h1><p>%(body)s</p>"
-
-    def __init__(self, *args, **kwargs):
-        self.gate = None
-        self.sender = None  # a zero_copy.FileSender (or TLS one) while one runs
-        self.file_bytes = 0  # body bytes the senders handed to the socket
-        self.speed = None  # a SpeedWindow once the response has started
-        self.leave_notice = None  # set with the application (client_gone.LeaveNotice)
-        super().__init__(*args, **kwargs)
-        # Under the guard (and TLS) wrappers: set it on the socket's own
-        # transport, not on a wrapper that would only shadow the attribute.
-        transport = guards.innermost_transport(getattr(self.channel, "transport", None))
-        if transport is not None and hasattr(transport, "SEND_LIMIT"):
-            transport.SEND_LIMIT = SEND_LIMIT
-
-    def setResponseCode(self, code, message=None):
-        # Twisted has no phrase for 429 and others ("429 Unknown Status").
-        super().setResponseCode(code, message or request_limits.reason(code))
-
-    def _guard(self):
-        return guards.guard_of(getattr(self.channel, "transport", None)) if self.channel else None
-
-    def process(self):
-        # The request is complete: its header deadline no longer applies.
-        guard = self._guard()
-        if guard is not None:
-            guard.request_started()
-        # No WebSockets here: drop the upgrade so the request is plain HTTP.
-        if self.requestHeaders.hasHeader(b"Upgrade"):
-            self.requestHeaders.removeHeader(b"Upgrade")
-        return super().process()
-
-    def handle_reply(self, message):
-        if (
-            message.get("type") == "http.response.start"
-            and self.gate is None
-            and not self.finished
-            and self.channel is not None
-        ):
-            self.gate = WritableGate()
-            self.registerProducer(self.gate, True)
-            self.speed = self.server.speed_window()
-        super().handle_reply(message)
-        if message.get("type") == "http.response.body" and message.get("body") and message.get("more_body"):
-            self._write_through()
-
-    def _write_through(self):
-        """Hand what was just written to the socket now, not at the next writable event.
-
-        Twisted only buffers a write and waits for the reactor to report the
-        socket writable, which it nearly always already is: the first byte
-        then waited for the rest of this loop iteration (the response's
-        bookkeeping among it) plus a poll. Only on plain TCP, only in the
-        middle of a response body (a finished response may already have
-        handed the connection to the next request, which is Twisted's to
-        drive), and never while a zero-copy sender owns the socket's writes.
-        Whatever the socket does not take, or an error, is left to the
-        reactor as before.
-        """
-        if self.sender is not None or self.channel is None:
-            return
-        transport = zero_copy.plain_tcp_transport(self.channel.transport)
-        if (
-            transport is None
-            or transport.disconnecting
-            or transport.disconnected
-            or "doWrite" in transport.__dict__
-            or not zero_copy.twisted_pending(transport)
-        ):
-            return
-        transport.doWrite()
-
-    def body_taken(self) -> tuple[int, bool] | None:
-        """Body bytes the client has taken so far, and whether it is holding
-        more back (bytes wait in buffers for it); None off plain sockets."""
-        transport = guards.innermost_transport(getattr(self.channel, "transport", None))
-        if transport is None or not hasattr(transport, "socket"):
-            return None
-        held = zero_copy.unsent(transport) + (self.sender.held() if self.sender is not None else 0)
-        # Headers sit in the queue as well: only body bytes count as taken.
-        return max(0, self.sentLength + self.file_bytes - held), held > 0
-
-    def cut_too_slow(self) -> None:
-        """The client read below the minimum speed: end the connection, saying why."""
-        if self.leave_notice is not None:
-            self.leave_notice.reason = client_gone.TOO_SLOW
-        if self.sender is not None:
-            self.sender.stop(zero_copy.ClientGone())
-        transport = getattr(self.channel, "transport", None)
-        if transport is not None:
-            transport.abortConnection()
-
-    def _release_gate(self):
-        if self.gate is not None:
-            self.gate.stopProducing()
-            if self.producer is not None and self.channel is not None:
-                self.unregisterProducer()
-
-    def finish(self):
-        self._release_gate()
-        # Before super(): finishing may start the next pipelined request,
-        # which must find the connection busy, not idle.
-        guard = self._guard()
-        if guard is not None:
-            guard.request_finished()
-        super().finish()
-
-    def connectionLost(self, reason):
-        if self.gate is not None:
-            self.gate.stopProducing()
-        if self.sender is not None:
-            self.sender.stop(zero_copy.ClientGone())
-        super().connectionLost(reason)
-        if self.leave_notice is not None:
-            self.leave_notice.client_left()
-
-    def handle_exception(self, exception):
-        if self._response_started:
-            # Headers (with Content-Length) are out: the only honest signal
-            # left is to break the connection so the client sees a short body.
-            if self.channel is not None and self.channel.transport is not None:
-                self.channel.transport.abortConnection()
-            return
-        super().handle_exception(exception)
 
 
 class PaslaHTTPFactory(HTTPFactory):
@@ -298,14 +140,13 @@ class PaslaServer(Server):
         for wrap in self.wrappers:
             factory = wrap(factory)
         # The transport guard is always there, always outermost.
-        from django.conf import settings
-
-        from shares.config import runtime
-
         limits = self.limits or settings.PASLA_LIMITS
         self.start_speed_check(limits)
         wrap = guards.guard_wrapper(
-            limits, behind_proxy=runtime.trust_proxy, shared=self.shared_counts, encrypted=bool(self.wrappers)
+            limits,
+            behind_proxy=runtime.current().trust_proxy,
+            shared=self.shared_counts,
+            encrypted=bool(self.wrappers),
         )
         self.guard = wrap(factory)
         return self.guard

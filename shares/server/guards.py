@@ -33,7 +33,7 @@ import time
 from twisted.internet.protocol import Protocol
 from twisted.protocols.policies import ProtocolWrapper, WrappingFactory
 
-from shares.gates.identity import connection_key
+from shares.network.clients import connection_key
 from shares.server.periodic import Every
 
 log = logging.getLogger("pasla.server")

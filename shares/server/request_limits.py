@@ -7,11 +7,11 @@ parses; nothing here touches Twisted or Django.
 import re
 from dataclasses import dataclass
 
+from shares.config.conf import ADMIN_BODY_MAX
+
 # The landing page's Download button posts one short ticket field; no other
 # request outside the admin has a reason to carry a body at all.
 FORM_BODY_MAX = 4 * 1024
-# The admin's forms (login, share edits) are a few hundred bytes.
-ADMIN_BODY_MAX = 64 * 1024
 
 # A share URL is a token and a file name (at most 255 bytes, tripled by
 # percent-encoding); nothing honest comes near this.

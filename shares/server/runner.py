@@ -11,9 +11,10 @@ import logging
 import signal
 import time
 
-from shares import services
+from shares.download import finish
 from shares.handling import outage
-from shares.operator import chores, leases
+from shares.models import Share
+from shares.operator import actions, chores, housekeeping, leases
 
 log = logging.getLogger("pasla")
 
@@ -60,7 +61,7 @@ class ShareRunner:
         from twisted.internet import reactor
 
         from pasla_site.asgi import application
-        from shares.download.live import board
+        from shares.telemetry.live import board
         from shares.server.periodic import Every, OffLoop
 
         self.reactor = reactor
@@ -76,7 +77,7 @@ class ShareRunner:
             zero_copy_sends=bool(self.limits.zero_copy),
         )
         self._settler = OffLoop(self._settle, self._checked)
-        self._flusher = OffLoop(services.record_progress, what="record download progress")
+        self._flusher = OffLoop(finish.record_progress, what="record download progress")
         self._renewer = OffLoop(leases.renew_and_reap, what="renew this worker's lease")
         self._prober = OffLoop(outage.outages.probe, what="probe the database and cache")
         self._timers = {
@@ -145,8 +146,8 @@ class ShareRunner:
 
     def _settle(self):
         """The watchdog's question, asked off the loop: has the share ended?"""
-        state = services.settle(self.share_id)
-        if state == "dead" and services.reclaim(self.share_id):
+        state = housekeeping.settle(self.share_id)
+        if state == "dead" and housekeeping.reclaim(self.share_id):
             log.warning(
                 "share %s was recorded as dead while this server could not renew its lease "
                 "(suspended, or cut off from the database): serving it again",
@@ -211,8 +212,6 @@ def _release_lease():
 
 
 def _revoke(share_id):
-    from shares.models import Share
-
     share = Share.objects.filter(pk=share_id).first()
     if share is not None:
-        services.revoke(share)
+        actions.revoke(share)

@@ -11,8 +11,9 @@ through Redis; the heartbeat keeps this worker's entry alive there.
 import logging
 import signal
 
-from shares import services
 from shares.handling import outage
+from shares.operator import housekeeping
+from shares.server.periodic import Every, OffLoop
 from shares.server.runner import ShareRunner
 from shares.server.shared_caps import HEARTBEAT_SECONDS
 
@@ -37,8 +38,6 @@ class ServeRunner(ShareRunner):
                 self.shared.forget()
 
     def _ready(self):
-        from shares.server.periodic import Every, OffLoop
-
         if self.shared is not None:
             self._beater = OffLoop(self.shared.heartbeat, what="refresh this worker's connection counts")
             self._timers["heartbeat"] = Every(HEARTBEAT_SECONDS, self._heartbeat)
@@ -58,7 +57,7 @@ class ServeRunner(ShareRunner):
         self._begin_end("stopped")
 
     def _settle(self):
-        return services.settle_all()
+        return housekeeping.settle_all()
 
     def _checked(self, future):
         try:

@@ -9,7 +9,7 @@ connections are gone with it), sum the live hashes, and count the new
 connection only if both the per-address and the global cap leave room.
 
 The calls are synchronous and made from the reactor: one round trip to a
-nearby Redis (~0.1 ms) per accepted and per closed connection, on a client
+nearby Redis per accepted and per closed connection, on a client
 of its own with a 0.25 s timeout. When Redis does not answer, admission
 says None and the guard falls back to its own per-process counts rather
 than refusing everyone; after a failure Redis is left alone for
@@ -23,7 +23,10 @@ heartbeat), and a worker that exits cleanly removes its own at once.
 import logging
 import time
 
+from django.conf import settings
+
 from shares.config.runtime import worker_id
+from shares.handling.counters import counters
 
 log = logging.getLogger("pasla.server")
 
@@ -81,10 +84,8 @@ class SharedConnectionCounts:
     @classmethod
     def from_cache(cls, worker: str | None = None):
         """On the Redis named by CACHE_URL, under the cache's key prefix."""
+        # redis is needed only where a Redis cache is configured.
         import redis
-        from django.conf import settings
-
-        from shares.gates.defences import counters
 
         location = settings.CACHES["default"]["LOCATION"]
         location = location[0] if isinstance(location, list | tuple) else location.split(",")[0]

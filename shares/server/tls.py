@@ -58,8 +58,8 @@ MODE_ENABLE_PARTIAL_WRITE = 0x00000001
 # Most plaintext one SSL_write is given; bounds the ciphertext a write can
 # leave in the memory BIO (and in Twisted's buffer) at once.
 WRITE_PIECE = 1 << 20
-# Most bytes one memory-BIO read returns. Reads of a megabyte or more
-# were measured six times slower per byte: each one allocates fresh pages.
+# Most bytes one memory-BIO read returns: a read of a megabyte or more
+# allocates fresh pages each time, which costs more than it saves.
 BIO_PART = 256 << 10
 
 
@@ -97,8 +97,8 @@ class CiphertextBuffer:
     """One buffer, reused for every piece, that an outgoing memory BIO is read into.
 
     Connection.bio_read allocates a fresh buffer and copies it into a new
-    bytes object on every call; reading into this one skips both (measured
-    as about a sixth of the CPU a TLS file body cost). Falls back to
+    bytes object on every call; reading into this one skips both, a
+    large part of what a TLS file body costs. Falls back to
     drain() where pyOpenSSL's binding is not where this expects it.
     """
 

@@ -1,7 +1,7 @@
 """The page a browser gets instead of the file: safe to show to any bot.
 
 Rendering it reads the share and nothing else: no slot, no download row, no
-strike. Its Download button POSTs a page ticket (shares/web/tickets.py); the
+strike. Its Download button POSTs a page ticket (shares/download/tickets.py); the
 answer is a 303 to the file's URL with a download ticket bound to that
 client. Scanners that follow links and GET forms never get that far.
 """
@@ -15,8 +15,9 @@ from django.http import HttpResponse
 from django.template.loader import render_to_string
 from django.utils.encoding import escape_uri_path
 
-from shares.operator.console import human_bytes, human_duration
-from shares.web import tickets
+from shares.config.deployment import base_url
+from shares.download import tickets
+from shares.human import human_bytes, human_duration
 
 TICKET_PARAM = "dl"
 
@@ -84,7 +85,7 @@ def button_pressed(request, share) -> HttpResponse:
 
 
 def qr_svg(url: str) -> str:
-    import segno  # 80 ms to import: only when a page is drawn
+    import segno  # slow to import: only when a page is drawn
 
     return segno.make(url, error="m").svg_inline(scale=4, border=2, dark="#1d2430", light="#ffffff")
 
@@ -92,10 +93,6 @@ def qr_svg(url: str) -> str:
 def public_address(request) -> str:
     """The URL as recipients reach it: behind a proxy (PASLA_PUBLIC_URL) the
     scheme and host this server sees are the proxy's hop, not the public ones."""
-    from django.conf import settings
-
-    from shares.config.deployment import base_url
-
     if settings.PASLA_PUBLIC_URL:
         return base_url(settings.PASLA_PUBLIC_URL, None) + request.path
     return request.build_absolute_uri(request.path)

@@ -1,22 +1,22 @@
 """/healthz and /metrics, for monitoring (behind the admin's network gate).
 
 Clients outside loopback and PASLA_ADMIN_ALLOW get exactly what an unknown
-path gets (shares/gates/middleware.py, AdminGateMiddleware).
+path gets (the admin gate, AdminGateMiddleware).
 """
 
 import logging
 
 from asgiref.sync import sync_to_async
+from django.db import connection
 from django.http import HttpResponse, JsonResponse
 
-from shares.operator import metrics
+from shares.handling.counters import counters
+from shares.telemetry import metrics
 
 log = logging.getLogger("pasla")
 
 
 def _database_ok() -> bool:
-    from django.db import connection
-
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
@@ -29,8 +29,6 @@ def _database_ok() -> bool:
 
 
 def _cache_ok() -> bool:
-    from shares.gates.defences import counters
-
     cache = counters()
     try:
         cache.set("pasla:healthz", 1, timeout=10)

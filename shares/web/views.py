@@ -1,6 +1,7 @@
 """The recipient's side: GET/HEAD of /<token>/<name>, and POST of the landing page's button."""
 
 import asyncio
+import base64
 import functools
 import logging
 import mimetypes
@@ -9,15 +10,15 @@ import sys
 from django.conf import settings
 from django.http import HttpResponse, StreamingHttpResponse
 
-from shares import services
 from shares.config import runtime
-from shares.download import payloads, ranges
+from shares.download import context, decision, finish, lookup, ranges
 from shares.download.sendfile_plan import EXTENSION as SENDFILE_EXTENSION
 from shares.download.sendfile_plan import SEGMENT
 from shares.download.streaming import SlotSpent, Transfer
+from shares.files import payloads
 from shares.handling import client_gone, offload, outage
 from shares.network import client_auth
-from shares.web import disposition, landing, previews, responses, tickets
+from shares.web import disposition, landing, previews, responses
 from shares.web.negotiation import prefers_html
 
 log = logging.getLogger("pasla")
@@ -42,8 +43,8 @@ def representation_headers(share) -> dict[str, str]:
         "Content-Disposition": disposition,
         "Accept-Ranges": "bytes",
         "Vary": "Accept",
-        "ETag": services.validator_of(share),
-        "Last-Modified": services.http_date_of(share.mtime_ns),
+        "ETag": lookup.validator_of(share),
+        "Last-Modified": lookup.http_date_of(share.mtime_ns),
         "Cache-Control": "no-store",
         # A shared .html or .svg must never run in our origin.
         "Content-Security-Policy": "default-src 'none'; sandbox",
@@ -54,8 +55,6 @@ def representation_headers(share) -> dict[str, str]:
 
 
 def _b64(hex_digest: str) -> str:
-    import base64
-
     return base64.b64encode(bytes.fromhex(hex_digest)).decode("ascii")
 
 
@@ -92,12 +91,12 @@ def zero_copy_allowed(request, source) -> bool:
 def _abandon_prepared(future) -> None:
     if future.cancelled() or future.exception() is not None:
         return
-    outcome = future.result()
-    if outcome.download_id is not None:
-        offload.submit(services.abandon, outcome)
+    decided = future.result()
+    if isinstance(decided, decision.Serve):
+        offload.submit(finish.abandon, decided)
 
 
-def wants_landing_page(request, share) -> bool:
+def page_wish(request) -> decision.PageWish:
     """A browser asking for the URL gets the page; the page's own button gets the file.
 
     Programs (curl, wget, Invoke-WebRequest) do not prefer HTML and get the
@@ -108,24 +107,25 @@ def wants_landing_page(request, share) -> bool:
     Preview bots send no such thing, and anyone may fetch without the page.
     """
     if request.method != "GET":
-        return False
+        return decision.NO_PAGE
     if previews.is_link_preview(request.headers.get("User-Agent")):
-        return True  # whatever it says it accepts: a preview must never use a slot
+        # Whatever it says it accepts, and whatever ticket it shows: a preview never uses a slot.
+        return decision.PageWish(wanted=True)
     if not prefers_html(request.headers.get("Accept")):
-        return False
+        return decision.NO_PAGE
     if "Range" in request.headers and "If-Range" in request.headers:
-        return False
-    return not landing.has_valid_ticket(request, share, tickets.DOWNLOAD)
+        return decision.NO_PAGE
+    return decision.PageWish(wanted=True, ticket=request.GET.get(landing.TICKET_PARAM))
 
 
 async def button_pressed(request, token: str, name: str):
     """POST of the landing page's button: never the file itself, never a slot."""
-    share = await db(services.find_share)(token, name, runtime.scope)
-    if share is None:
-        # Guessing tokens by POST earns strikes like guessing by GET.
-        request.pasla_wrong_token = await db(services.share_for_token)(token, runtime.scope) is None
+    asked = context.of(request)
+    share = await asked.lookup()
+    # A wrong token earns a strike as a GET's would (the ban gate reads `asked`).
+    if share is None or share.name != name:
         return responses.error(request, 404)
-    request.pasla_share_id = share.id
+    asked.opened(share)
     if not share.is_live:
         return responses.gone(request, share.effective_state)
     return landing.button_pressed(request, share)
@@ -134,92 +134,110 @@ async def button_pressed(request, token: str, name: str):
 async def download(request, token: str, name: str):
     if request.method == "POST":
         return await button_pressed(request, token, name)
-    pending = offload.submit(
-        services.open_download,
-        token,
-        name,
-        runtime.scope,
-        wants_page=lambda share: wants_landing_page(request, share),
+    asked = context.of(request)
+    ask = decision.Ask(
         method=request.method,
         range_header=request.headers.get("Range"),
         if_range=request.headers.get("If-Range"),
         client_ip=request.client_ip,
         user_agent=request.headers.get("User-Agent", ""),
         client_cert=client_auth.fingerprint_of(request.scope),
+        page=page_wish(request),
+    )
+    pending = offload.submit(
+        decision.open_download, token, name, runtime.current().scope, ask, share=asked.share
     )
     try:
         # Shielded: a client that leaves now must not strand a claimed slot.
-        outcome = await asyncio.shield(pending)
+        decided = await asyncio.shield(pending)
     except asyncio.CancelledError:
         pending.add_done_callback(_abandon_prepared)
         raise
-    if outcome.status == 404:
+    if isinstance(decided, decision.NotFound):
+        asked.record(decided.share)
         return responses.error(request, 404)
-    share = outcome.share
+    share = decided.share
     # The request carried the right token: the rate gate refunds it and the
     # access log names the share instead of a path digest.
-    request.pasla_share_id = share.id
-    if outcome.status == 0:
-        if not share.is_live:
-            return responses.gone(request, share.effective_state)
-        if not await db(services.payload_intact)(share):
-            if not share.is_live:  # the file was deleted: the share has ended
-                return responses.gone(request, share.state)
+    asked.opened(share)
+    match decided:
+        case decision.Landing():
+            return await _landing_page(request, share)
+        case decision.Gone(reason=reason):
+            return responses.gone(request, reason)
+        case decision.Refused():
             return responses.error(request, 500)
-        return await db(landing.render)(request, share)
-    if outcome.status == 410:
-        return responses.gone(request, outcome.reason)
-    if outcome.status == 500:
-        return responses.error(request, 500)
-    headers = representation_headers(share)
-    if outcome.status == 416:
-        headers = {"Content-Range": outcome.selection.content_range(share.size)}
-        return responses.error(request, 416, headers=headers)
+        case decision.Unsatisfiable(selection=selection):
+            return responses.error(
+                request, 416, headers={"Content-Range": selection.content_range(share.size)}
+            )
+        case decision.Describe(selection=selection):
+            response = HttpResponse(status=200)
+            _add_headers(response, _body_headers(share, selection))
+            return response
+    return await _send(request, decided)
 
-    selection = outcome.selection
+
+async def _landing_page(request, share):
+    if not share.is_live:
+        return responses.gone(request, share.effective_state)
+    if not await db(lookup.payload_intact)(share):
+        if not share.is_live:  # the file was deleted: the share has ended
+            return responses.gone(request, share.state)
+        return responses.error(request, 500)
+    return await db(landing.render)(request, share)
+
+
+def _body_headers(share, selection) -> dict[str, str]:
+    headers = representation_headers(share)
     if isinstance(selection, ranges.Partial):
-        start, length = selection.start, selection.length
         headers["Content-Range"] = selection.content_range(share.size)
+        headers["Content-Length"] = str(selection.length)
     else:
-        start, length = 0, share.size
         if share.sha256:
             headers["Digest"] = "sha-256=" + _b64(share.sha256)
-    headers["Content-Length"] = str(length)
+        headers["Content-Length"] = str(share.size)
+    return headers
 
-    if request.method == "HEAD":
-        response = HttpResponse(status=200)
-    else:
-        transfer = Transfer(
-            source=outcome.source,
-            start=start,
-            length=length,
-            chunk_size=settings.PASLA_LIMITS.chunk_size,
-            share_id=share.id,
-            download_id=outcome.download_id,
-            slot_id=outcome.slot_id,
-            client_ip=request.client_ip,
-            validator=headers["ETag"],
-            body=outcome.body,
-            notice=(request.scope.get("extensions") or {}).get(client_gone.EXTENSION),
-        )
-        zero_copy = outcome.body is None and zero_copy_allowed(request, outcome.source)
-        try:
-            await transfer.reserve_opening(SEGMENT if zero_copy else transfer.chunk_size)
-        except SlotSpent:
-            await offload.submit(transfer.abandon)
-            return responses.gone(request, "exhausted")
-        except asyncio.CancelledError:
-            transfer.abandon_opening()
-            raise
-        if zero_copy:
-            log.debug("share %s: download %s goes out as server-sent ranges", share.id, outcome.download_id)
-            response = ZeroCopyResponse(status=outcome.status)
-            response.streaming_content = transfer.zero_copy_body(response)
-        else:
-            response = TransferResponse(transfer.chunks(), status=outcome.status)
-        response.transfer = transfer
+
+def _add_headers(response, headers: dict[str, str]) -> None:
     for key, value in headers.items():
         response[key] = value
+
+
+async def _send(request, serve: decision.Serve):
+    share = serve.share
+    headers = _body_headers(share, serve.selection)
+    transfer = Transfer(
+        source=serve.source,
+        start=serve.start,
+        length=int(headers["Content-Length"]),
+        chunk_size=settings.PASLA_LIMITS.chunk_size,
+        share_id=share.id,
+        download_id=serve.download_id,
+        slot_id=serve.slot_id,
+        client_ip=request.client_ip,
+        validator=headers["ETag"],
+        body=serve.body,
+        notice=(request.scope.get("extensions") or {}).get(client_gone.EXTENSION),
+    )
+    zero_copy = serve.body is None and zero_copy_allowed(request, serve.source)
+    try:
+        await transfer.reserve_opening(SEGMENT if zero_copy else transfer.chunk_size)
+    except SlotSpent:
+        await offload.submit(transfer.abandon)
+        return responses.gone(request, "exhausted")
+    except asyncio.CancelledError:
+        transfer.abandon_opening()
+        raise
+    if zero_copy:
+        log.debug("share %s: download %s goes out as server-sent ranges", share.id, serve.download_id)
+        response = ZeroCopyResponse(status=serve.status)
+        response.streaming_content = transfer.zero_copy_body(response)
+    else:
+        response = TransferResponse(transfer.chunks(), status=serve.status)
+    response.transfer = transfer
+    _add_headers(response, headers)
     return response
 
 

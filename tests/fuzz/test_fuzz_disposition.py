@@ -12,7 +12,7 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from shares.download.payloads import PayloadError, validate_name
+from shares.files.payloads import PayloadError, validate_name
 
 try:
     from shares.web.disposition import content_disposition

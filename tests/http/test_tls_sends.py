@@ -19,7 +19,7 @@ import pytest
 from tests.http.test_zero_copy import RANGES, SEGMENT
 
 DEBUG = {"PASLA_LOG_LEVEL": "DEBUG"}
-INLINE = 64 << 10  # shares.services.INLINE_BODY_LIMIT: smaller ranges go out with the answer
+INLINE = 64 << 10  # shares.decision.INLINE_BODY_LIMIT: smaller ranges go out with the answer
 SENDER_LINE = "goes out by TLSFileSender"
 
 

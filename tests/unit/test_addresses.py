@@ -5,7 +5,7 @@ import io
 import pytest
 from rich.console import Console
 
-from shares.config.conf import ConfigError
+from shares.errors import ConfigError
 from shares.network.addresses import (
     PublicHost,
     first_usable,

@@ -2,8 +2,8 @@
 
 import pytest
 
-from shares.config.conf import ConfigError
 from shares.config.deployment import base_url, normalize_prefix, parse_bind, share_url
+from shares.errors import ConfigError
 
 
 @pytest.mark.parametrize(

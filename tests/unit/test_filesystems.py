@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from shares.download.filesystems import PseudoCheck, pseudo_devices
+from shares.files.filesystems import PseudoCheck, pseudo_devices
 
 MOUNTINFO = """\
 22 27 0:21 / /proc rw,relatime - proc proc rw

@@ -3,8 +3,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from shares.download import row_seal
-from shares.web import tickets
+from shares.download import row_seal, tickets
 
 KEY = row_seal.derive_key("the server's SECRET_KEY")
 

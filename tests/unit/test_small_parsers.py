@@ -3,7 +3,7 @@ import pytest
 from shares import tokens
 from shares.config.conf import ConfigError, Limits, limits_from_env
 from shares.config.durations import parse_max_downloads, parse_minutes
-from shares.gates.identity import normalize_ip
+from shares.network.clients import normalize_ip
 from shares.web.negotiation import prefers_html
 
 
@@ -120,7 +120,7 @@ def test_limits_defaults_and_bounds():
 
 @pytest.mark.parametrize("name", ["a\x00b", "a\\b", "a/b", "", ".", "..", "tab\there", "x" * 256, "del\x7f"])
 def test_unshareable_names(name):
-    from shares.download.payloads import PayloadError, validate_name
+    from shares.files.payloads import PayloadError, validate_name
 
     with pytest.raises(PayloadError):
         validate_name(name)
@@ -128,6 +128,6 @@ def test_unshareable_names(name):
 
 @pytest.mark.parametrize("name", ["report.pdf", "rapport été.txt", "日本語.zip", "a b (1).tar.gz"])
 def test_shareable_names(name):
-    from shares.download.payloads import validate_name
+    from shares.files.payloads import validate_name
 
     assert validate_name(name) == name

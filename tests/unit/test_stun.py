@@ -4,7 +4,7 @@ import struct
 
 import pytest
 
-from shares.config.conf import ConfigError
+from shares.errors import ConfigError
 from shares.network import stun
 from tests.stun_responder import answer, xor_mapped
 

@@ -1,6 +1,6 @@
 import pytest
 
-from shares.web import tickets
+from shares.download import tickets
 
 KEY = tickets.derive_key("test secret")
 BOUND = {"share_id": "abc123", "token_digest": "d" * 64, "client_ip": "127.0.0.1"}

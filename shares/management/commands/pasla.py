@@ -27,6 +27,7 @@ def main(argv: list[str]) -> int:
     try:
         name, opts = parse(argv)
         if name == "share" and opts.detach and not opts.detached_child and not opts.dry_run:
+            # Each subcommand loads only what it runs: `list` must start fast.
             from shares.cli import detach
 
             return detach.run(argv, opts)

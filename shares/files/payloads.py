@@ -13,7 +13,7 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from shares.download import filesystems
+from shares.files import filesystems
 
 O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 SHA256_AUTO_LIMIT = 1 << 30  # hash files up to 1 GiB at start by default

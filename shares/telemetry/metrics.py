@@ -16,6 +16,7 @@ _metrics = None
 
 
 def _build():
+    # prometheus_client loads on first use, not on every CLI start.
     from prometheus_client import Counter, Gauge
 
     return {

@@ -2,7 +2,7 @@ import ipaddress
 
 import pytest
 
-from shares.gates.identity import (
+from shares.network.clients import (
     identify,
     is_allowed,
     parse_network,

@@ -1,6 +1,6 @@
 import pytest
 
-from shares.gates.probes import is_share_shaped, token_segment
+from shares.tokens import is_share_shaped, token_segment
 
 TOKEN = "AbCdEfGhIjKlMnOpQrSt_-"  # 22 characters of the token alphabet
 

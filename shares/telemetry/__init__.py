@@ -1,0 +1,1 @@
+"""What the server is doing: in-process transfer counters and Prometheus metrics."""
