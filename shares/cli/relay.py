@@ -15,6 +15,7 @@ from shares.cli.share import client_options
 from shares.config import runtime
 from shares.config.deployment import DEFAULT_BIND
 from shares.handling import outage
+from shares.operator import database
 from shares.server import listeners as listen
 
 log = logging.getLogger("pasla")
@@ -24,11 +25,9 @@ CERT_HORIZON_MINUTES = 7 * 24 * 60
 
 
 def run(opts, argv: list[str]) -> int:
-    from shares import services
-
     if opts.action != "run":
         outage.require()
-        services.ensure_database()
+        database.ensure_database()
         return manage_senders(opts)
     return serve(opts)
 
@@ -74,11 +73,10 @@ def serve(opts) -> int:
         _, server_tls = tls_setup.own_certificate(opts.tls_cert, opts.tls_key, CERT_HORIZON_MINUTES)
     binds = _binds(opts.bind or settings.PASLA_BIND or [DEFAULT_BIND])
 
-    from shares import services
     from shares.relay.runner import RelayRunner
 
     outage.require()
-    services.ensure_database()
+    database.ensure_database()
     sockets = _bind_all(binds, 1)[0]
     bound = [listen.Listener(sock, sock.family) for sock in sockets]
     runtime.serve_only(set())  # the relay's share table stays empty: shares live with their senders
