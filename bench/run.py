@@ -1,6 +1,6 @@
 """The benchmark: pasla against another server on the same files, in one run.
 
-    .venv/bin/python bench/run.py [--quick] [--runs N] [--floor] [--https]
+    .venv/bin/python bench/run.py [--quick] [--runs N] [--floor] [--https] [--e2e]
         [--against 'python -m http.server --bind 127.0.0.1 --directory {dir} {port}']
 
 Our server is `manage.py pasla FILE --json -p 0`, one process per test file
@@ -18,6 +18,10 @@ and every figure is the median of --runs rounds (5 by default). CPU and RSS
 are read from /proc for the server process only (utime+stime, VmRSS);
 clients are curl processes or one asyncio process of raw sockets.
 
+`--only rate` measures how close `--max-rate` keeps the total send rate
+(bench/rate_accuracy.py): 1 and 10 clients over 10 s, for sendfile, the
+read loop and TLS.
+
 `--only attacks` runs the hostile scenario instead (bench/attackers.py):
 a pasla share with the default connection caps, and a legitimate client
 making 60 HEAD requests during 100 idle sockets from 5 addresses, 500
@@ -28,6 +32,10 @@ success rate and p90 latency and the server's RSS growth for each.
 single-client run only: the file sent by os.sendfile with nothing else, so
 its CPU per GiB is the kernel's own cost of moving the bytes on this
 machine, which no server that sends the file itself goes below.
+
+--e2e adds the big file served with --e2e (sealed record by record as it
+is sent) to the single-client run, and `pasla get` of it (download,
+decrypt, SHA-256) in the first two rounds.
 
 --https runs every measurement over TLS: pasla serves with --https (an
 ephemeral certificate), the --against server must speak TLS too (e.g.
@@ -136,6 +144,7 @@ class Server:
     label: str
     procs: dict = field(default_factory=dict)  # file name -> Popen
     urls: dict = field(default_factory=dict)  # file name -> URL
+    fragments: dict = field(default_factory=dict)  # file name -> an --e2e URL's key fragment
 
     def pid(self, name: str) -> int:
         return self.procs[name].pid
@@ -171,22 +180,25 @@ def bench_env(data_dir: Path) -> dict:
     return env
 
 
-def start_pasla(files: list[Path], work: Path, extra_env: dict, https: bool = False) -> Server:
+def start_pasla(
+    files: list[Path], work: Path, extra_env: dict, https: bool = False, label: str = "pasla", flags=()
+) -> Server:
     import json
 
-    server = Server("pasla")
+    server = Server(label)
     for path in files:
-        data = work / f"data-{path.name}"
+        data = work / f"data-{label}-{path.name}"
         data.mkdir(exist_ok=True)
         env = bench_env(data) | extra_env
         proc = subprocess.Popen(
             [sys.executable, str(ROOT / "manage.py"), "pasla", str(path), "600", "0", "--json", "-p", "0"]
-            + (["--https"] if https else []),
+            + (["--https"] if https else [])
+            + list(flags),
             cwd=ROOT,
             env=env,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
-            stderr=open(work / f"pasla-{path.name}.err", "w"),  # noqa: SIM115
+            stderr=open(work / f"{label}-{path.name}.err", "w"),  # noqa: SIM115
             text=True,
         )
         ready, _, _ = select.select([proc.stdout], [], [], 60)
@@ -195,7 +207,9 @@ def start_pasla(files: list[Path], work: Path, extra_env: dict, https: bool = Fa
             raise SystemExit(f"pasla did not start for {path.name}")
         info = json.loads(proc.stdout.readline())
         server.procs[path.name] = proc
-        server.urls[path.name] = info["url_ipv4"]
+        # An --e2e URL's key is in its fragment, which no client sends.
+        server.urls[path.name] = info["url_ipv4"].split("#")[0]
+        server.fragments[path.name] = info["url_ipv4"].partition("#")[2]
     return server
 
 
@@ -388,6 +402,26 @@ def m_single(server: Server, name: str) -> dict:
     return {"single MB/s": size / seconds / 1e6, "CPU s/GiB": cpu / (size / GIB)}
 
 
+def m_get(server: Server, name: str, work: Path) -> dict:
+    """`pasla get` of an --e2e share: download, decrypt and SHA-256 check, end to end."""
+    out = work / "got.bin"
+    url = f"{server.urls[name]}#{server.fragments[name]}"
+    began = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "manage.py"), "pasla", "get", url, "-o", str(out)],
+        cwd=ROOT,
+        env=bench_env(work / "get-data"),
+        capture_output=True,
+        text=True,
+    )
+    seconds = time.perf_counter() - began
+    if done.returncode:
+        raise SystemExit(f"pasla get failed: {done.stderr}")
+    size = out.stat().st_size
+    out.unlink()
+    return {"pasla get MB/s": size / seconds / 1e6}
+
+
 def m_slow_one(server: Server, name: str, seconds: float) -> dict:
     pid = server.pid(name)
     before = rss_bytes(pid)
@@ -540,13 +574,21 @@ def main(argv=None) -> int:
     parser.add_argument("--against", help="command line of another server (see placeholders above)")
     parser.add_argument("--runs", type=int, default=5, help="rounds per measurement (median)")
     parser.add_argument("--quick", action="store_true", help="smaller files and fewer clients")
-    parser.add_argument("--only", default="", help="comma list: single,slow,parallel,many,ttfb,dir,attacks")
+    parser.add_argument(
+        "--only", default="", help="comma list: single,slow,parallel,many,ttfb,dir,attacks,rate"
+    )
     parser.add_argument("--env", action="append", default=[], help="extra KEY=VALUE for pasla")
     parser.add_argument(
         "--floor",
         action="store_true",
         help="also time bench/bare_sendfile.py (os.sendfile, nothing else) on the single-client run: "
         "the kernel's own cost of moving the bytes on this machine",
+    )
+    parser.add_argument(
+        "--e2e",
+        action="store_true",
+        help="also serve the big file with --e2e (encrypted on the fly) and time its single "
+        "download with curl, and 'pasla get' (download, decrypt, check) of it",
     )
     parser.add_argument(
         "--https",
@@ -586,6 +628,8 @@ def main(argv=None) -> int:
         work = Path(tmp)
         per_round = [n for n in ("single", "ttfb", "parallel", "slow", "many") if wanted(n)]
         labels = ["pasla", "other"] if args.against else ["pasla"]
+        if args.e2e:
+            labels.append("e2e")
         if args.floor:
             labels.append("floor")
         rows: dict[str, dict[str, list]] = {label: {} for label in labels}
@@ -609,20 +653,24 @@ def main(argv=None) -> int:
                 if args.against:
                     scheme = "https" if args.https else "http"
                     servers.append(start_other(args.against, files, files_dir, work, scheme=scheme))
+                if args.e2e:
+                    servers.append(start_pasla([big], work, extra, args.https, "e2e", ["--e2e"]))
                 if args.floor:
                     bare = shlex.join([sys.executable, str(ROOT / "bench" / "bare_sendfile.py")])
                     servers.append(start_other(bare + " {dir} {port}", files, files_dir, work, "floor"))
                 # Warm the page cache and each server's first-request imports.
                 for server in servers:
-                    for path in files:
-                        curl_get(server.urls[path.name])
+                    for name in server.urls:
+                        curl_get(server.urls[name])
                 for round_no in range(args.runs):
                     order = servers if round_no % 2 == 0 else servers[::-1]
                     for server in order:
                         if wanted("single"):
                             record(server.label, m_single(server, big.name))
-                        if server.label == "floor":
-                            continue  # a baseline for the kernel's cost, not a server
+                        if server.label == "e2e" and round_no < 2 and not args.https:
+                            record(server.label, m_get(server, big.name, work))
+                        if server.label in ("floor", "e2e"):
+                            continue  # a baseline for the kernel's cost; the e2e share has one file
                         if wanted("ttfb"):
                             record(server.label, m_ttfb(server, tiny.name, ttfb_count))
                         if wanted("parallel"):
@@ -642,6 +690,11 @@ def main(argv=None) -> int:
             for fmt in ("zip", "tar"):
                 result = first_byte_dir(2 * GIB, 8, fmt)
                 rows["pasla"][f"2 GiB dir first byte ms ({fmt})"] = [result["first_byte_seconds"] * 1000]
+        if "rate" in only:  # only when asked: it takes minutes and measures a cap, not speed
+            from bench.rate_accuracy import rate_accuracy
+
+            for key, value in rate_accuracy(work, args.quick).items():
+                rows["pasla"][key] = [value]
         if wanted("attacks"):
             for key, value in m_attacks(work, extra).items():
                 rows["pasla"][key] = [value]

@@ -41,6 +41,9 @@ class Share(models.Model):
     class Kind(models.TextChoices):
         FILE = "file"
         DIRECTORY = "directory"
+        # End-to-end encrypted (a file or a directory): the row holds no
+        # path or name, the key record does (shares/e2e/keys.py).
+        E2E = "e2e", "end-to-end encrypted"
 
     id = models.CharField(primary_key=True, max_length=16, editable=False)
     token_digest = models.CharField(max_length=64, unique=True, editable=False)
@@ -173,6 +176,8 @@ class Download(models.Model):
         INTERRUPTED = "interrupted"
         # Cut by the minimum transfer speed (PASLA_MIN_SPEED); resumable like an abort.
         TOO_SLOW = "too_slow"
+        # Ended at its client's PASLA_CLIENT_BYTES_PER_HOUR; resumable like an abort.
+        OVER_BUDGET = "over_budget"
 
     share = models.ForeignKey(Share, on_delete=models.CASCADE, related_name="downloads")
     slot = models.ForeignKey(Slot, on_delete=models.SET_NULL, related_name="downloads", null=True, blank=True)

@@ -99,6 +99,17 @@ def wait_until(predicate, timeout: float = 10, interval: float = 0.05):
     raise AssertionError(f"condition not met within {timeout}s")
 
 
+def port_open(port: int, proc=None, log: Path | None = None) -> bool:
+    """Whether 127.0.0.1:port accepts a connection; fails at once if `proc` died first."""
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        return True
+    except OSError:
+        if proc is not None and proc.poll() is not None:
+            raise AssertionError(log.read_text() if log else f"exited {proc.returncode}") from None
+        return False
+
+
 def wait_for_value(fetch, expected, timeout: float = 5, interval: float = 0.05) -> None:
     """Poll fetch() until it returns `expected`; a timeout shows the last value."""
     deadline = time.monotonic() + timeout

@@ -8,9 +8,9 @@ import argparse
 import sys
 
 from shares import __version__
-from shares.config import numbers
+from shares.config import numbers, rates
 
-SUBCOMMANDS = ("list", "stop", "purge", "admin-user", "client-cert", "serve", "share", "relay")
+SUBCOMMANDS = ("list", "stop", "purge", "admin-user", "client-cert", "serve", "share", "get", "relay")
 RELAY_ACTIONS = ("add-sender", "remove-sender", "senders")
 
 
@@ -32,6 +32,7 @@ def share_parser() -> Parser:
         "'pasla purge [--older-than DAYS]', 'pasla admin-user NAME', "
         "'pasla client-cert NAME' (a client certificate for --client-ca), "
         "'pasla serve' (one server for every share), 'pasla share FILE' (same as --no-serve), "
+        "'pasla get URL' (download, decrypt and check a share), "
         "'pasla relay' (a relay for senders behind NAT, see --via). "
         "Defaults for duration, max_downloads, port and TLS can be set in the config file "
         "($PASLA_CONFIG or ~/.config/pasla); tuning constants come from PASLA_* environment "
@@ -136,6 +137,12 @@ def share_parser() -> Parser:
         default=None,
         help="how a directory is served: zip (default) or tar; uncompressed, streamed, exact size",
     )
+    p.add_argument(
+        "--e2e",
+        action="store_true",
+        help="end-to-end encrypted: the key is only in the URL's #fragment, the server sends "
+        "ciphertext and its database holds no key and no file name (docs/e2e.md)",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout, no banner")
     p.add_argument(
         "--dry-run",
@@ -159,6 +166,14 @@ def share_parser() -> Parser:
         action="store_true",
         help="ask a STUN server (PASLA_STUN_SERVER) which public address to print; "
         "by default pasla makes no outbound lookup",
+    )
+    p.add_argument(
+        "--max-rate",
+        metavar="RATE",
+        default="0",
+        help="cap this share's total send rate, shared fairly among its downloads: bytes a second "
+        "with K/M/G = 1024-based, e.g. 500K, 5M, 1.5M (default 0: no cap; PASLA_MAX_RATE caps "
+        "the whole server)",
     )
     p.add_argument(
         "--via",
@@ -344,6 +359,29 @@ def client_cert_parser() -> Parser:
     return p
 
 
+def get_parser() -> Parser:
+    p = Parser(
+        prog="manage.py pasla get",
+        description="Download a share's file: an encrypted share (a URL ending in #k=...) is "
+        "decrypted as it arrives; every download is checked (SHA-256, Repr-Digest) and only then "
+        "renamed into place. Exit status 1 with one line on any error.",
+    )
+    p.add_argument("url", help="the share's URL, with its #k=... fragment for an encrypted share")
+    p.add_argument(
+        "-o", "--output", metavar="FILE", default=None, help="where to save (default: the share's name)"
+    )
+    p.add_argument(
+        "-c", "--continue", dest="resume", action="store_true", help="resume an interrupted download"
+    )
+    p.add_argument(
+        "--cert-sha256",
+        metavar="HEX",
+        default=None,
+        help="https with a self-signed certificate: accept the one with this SHA-256 fingerprint",
+    )
+    return p
+
+
 MAX_PURGE_DAYS = 36_500
 
 
@@ -358,7 +396,7 @@ def parse_days(text: str) -> float:
 
 def parse(argv: list[str]) -> tuple[str, argparse.Namespace]:
     if argv and argv[0] == "share":
-        opts = share_parser().parse_args(argv[1:])
+        opts = _share_opts(argv[1:])
         opts.no_serve = True
         return "share", opts
     if argv and argv[0] == "relay":
@@ -372,6 +410,7 @@ def parse(argv: list[str]) -> tuple[str, argparse.Namespace]:
             "admin-user": admin_user_parser,
             "client-cert": client_cert_parser,
             "serve": serve_parser,
+            "get": get_parser,
         }[name]()
         opts = parser.parse_args(argv[1:])
         if name == "stop" and bool(opts.id) == bool(opts.all):
@@ -379,7 +418,16 @@ def parse(argv: list[str]) -> tuple[str, argparse.Namespace]:
         if name == "purge":
             opts.older_than = parse_days(opts.older_than)
         return name, opts
-    return "share", share_parser().parse_args(argv)
+    return "share", _share_opts(argv)
+
+
+def _share_opts(argv: list[str]) -> argparse.Namespace:
+    opts = share_parser().parse_args(argv)
+    try:
+        opts.max_rate = rates.parse_rate(opts.max_rate)
+    except ValueError as exc:
+        raise CliError(f"--max-rate: {exc}") from None
+    return opts
 
 
 def parse_port(text: str | None) -> int | None:

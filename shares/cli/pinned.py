@@ -51,24 +51,34 @@ class Pinned:
     manifest: list | None = None
     layout: object = None
     left_out: object = None  # archives.pinning.LeftOut, for a directory
+    e2e: bool = False  # --e2e: served encrypted (shares/e2e/)
 
 
 def sha256_for(pinned, opts) -> str:
     """The payload's SHA-256 as the options ask; hashing an archive means
-    reading every member, so a directory is hashed only on request."""
+    reading every member, so a directory is hashed only on request. An
+    encrypted share's metadata record carries it: asked by default."""
+    wanted = True if opts.e2e and opts.checksum is None else opts.checksum
     if pinned.kind == "directory":
-        return _archive_sha256(pinned.path, pinned.manifest, pinned.layout) if opts.checksum else ""
-    return checksum(pinned.path, pinned.identity.size, opts.checksum, opts.json)
+        return _archive_sha256(pinned.path, pinned.manifest, pinned.layout) if wanted else ""
+    return checksum(pinned.path, pinned.identity.size, wanted, opts.json)
 
 
 def directory_fields(pinned) -> dict:
     """The --json keys a directory adds (none for a file)."""
+    fields = {"e2e": True} if pinned.e2e else {}
     if pinned.kind != "directory":
-        return {}
-    return {"kind": "directory", "archive": pinned.archive_format, "entries": len(pinned.manifest)}
+        return fields
+    return {**fields, "kind": "directory", "archive": pinned.archive_format, "entries": len(pinned.manifest)}
 
 
 def pin(opts) -> Pinned:
+    pinned = _pin(opts)
+    pinned.e2e = opts.e2e
+    return pinned
+
+
+def _pin(opts) -> Pinned:
     target = Path(opts.file)
     if not target.is_dir():
         if opts.archive:

@@ -13,6 +13,7 @@ from pathlib import Path
 from django.conf import settings
 
 from shares import __version__
+from shares.bandwidth import pacing
 from shares.cli.parser import CliError
 from shares.cli.share import client_options
 from shares.config import numbers, runtime
@@ -166,6 +167,7 @@ def run_worker(opts, clients) -> int:
 
     _end_with_the_supervisor()
     runtime.configure_clients(**clients)
+    pacing.workers = _workers(opts.workers)  # each paces at its part of the rate caps
     listeners = []
     for fd in opts.worker_fds.split(","):
         sock = socket.socket(fileno=int(fd))

@@ -17,6 +17,7 @@ from shares.cli.pinned import Pinned, directory_fields, pin, sha256_for, warn_le
 from shares.cli.serving import serving_from
 from shares.config import deployment, runtime
 from shares.config.serving_options import TlsChoice
+from shares.e2e import sharing as e2e_sharing
 from shares.errors import ConfigError
 from shares.files import payloads
 from shares.handling import outage
@@ -32,11 +33,13 @@ from shares.server import listeners as listen
 log = logging.getLogger("pasla")
 
 
-def share_url(scheme: str, host: str | None, port: int, token: str, name: str) -> str | None:
+def share_url(
+    scheme: str, host: str | None, port: int, token: str, name: str, fragment: str = ""
+) -> str | None:
     if host is None:
         return None
     prefix = settings.PASLA_URL_PREFIX
-    return f"{scheme}://{host}:{port}{prefix}/{token}/{urllib.parse.quote(name, safe='')}"
+    return f"{scheme}://{host}:{port}{prefix}/{token}/{urllib.parse.quote(name, safe='')}{fragment}"
 
 
 def client_options(opts, trust_proxy: bool, trust_header: str | None) -> dict:
@@ -121,6 +124,7 @@ def create_only(opts, minutes: float, max_downloads: int, pinned: "Pinned") -> i
     parts = urllib.parse.urlsplit(base)
     port = parts.port or (443 if parts.scheme == "https" else 80)
     sha256 = sha256_for(pinned, opts)
+    plan = e2e_sharing.plan(pinned, sha256) if opts.e2e else None
     extra = {"served_by": "pasla serve", **directory_fields(pinned)}
     token = tokens.mint()
     share_id = "dry-run"
@@ -128,21 +132,19 @@ def create_only(opts, minutes: float, max_downloads: int, pinned: "Pinned") -> i
     if not opts.dry_run:
         database.ensure_database()
         new = actions.create_share(
-            path=str(pinned.path),
-            name=pinned.name,
-            identity=pinned.identity,
-            kind=pinned.kind,
-            archive_format=pinned.archive_format,
-            manifest=pinned.manifest,
+            **e2e_sharing.payload_fields(pinned, sha256, plan),
             minutes=minutes,
             max_downloads=max_downloads,
-            sha256=sha256,
             port=port,
             scheme=parts.scheme,
             shared_server=True,
+            options={"max_rate": opts.max_rate} if opts.max_rate else None,
         )
+        if plan:
+            e2e_sharing.keep(plan, new.share, served_here=False)
         token, share_id = new.token, new.share.id
-    url = deployment.share_url(base, settings.PASLA_URL_PREFIX, token, pinned.name)
+    url_name, fragment = (plan.opaque_name, plan.fragment) if plan else (pinned.name, "")
+    url = deployment.share_url(base, settings.PASLA_URL_PREFIX, token, url_name) + fragment
     view = ShareView(
         id=share_id,
         file=str(pinned.path),
@@ -227,8 +229,10 @@ def run(opts) -> int:
         for warning in warnings:
             tls_setup.warn(warning)
         sha256 = sha256_for(pinned, opts)
+        plan = e2e_sharing.plan(pinned, sha256) if opts.e2e else None
+        url_name, fragment = (plan.opaque_name, plan.fragment) if plan else (pinned.name, "")
         extra = directory_fields(pinned)
-        if extra:
+        if "entries" in extra:
             extra["banner_rows"] = [
                 ("Archive", f"{pinned.archive_format}, {extra['entries']} entries, stored, streamed"),
             ]
@@ -246,10 +250,10 @@ def run(opts) -> int:
                 minutes=minutes,
                 max_downloads=max_downloads,
                 sha256=sha256,
-                url_ipv4=via.share_url(token, pinned.name)
+                url_ipv4=via.share_url(token, url_name, fragment)
                 if via
-                else share_url(scheme, host4, actual_port, token, pinned.name),
-                url_ipv6=None if via else share_url(scheme, host6, actual_port, token, pinned.name),
+                else share_url(scheme, host4, actual_port, token, url_name, fragment),
+                url_ipv6=None if via else share_url(scheme, host6, actual_port, token, url_name, fragment),
                 dry_run=dry_run,
                 scheme=via.scheme if via else scheme,
                 cert_mode=tls_choice.mode if tls_choice.enabled else None,
@@ -278,15 +282,9 @@ def run(opts) -> int:
         # Held until the server installs its own handlers (it replaces this one).
         signal.signal(signal.SIGTERM, _stop_during_setup)
         new = actions.create_share(
-            path=str(path),
-            name=pinned.name,
-            identity=identity,
-            kind=pinned.kind,
-            archive_format=pinned.archive_format,
-            manifest=pinned.manifest,
+            **e2e_sharing.payload_fields(pinned, sha256, plan),
             minutes=minutes,
             max_downloads=max_downloads,
-            sha256=sha256,
             port=actual_port,
             scheme=scheme,
             cert_fingerprint=pair.fingerprint if pair else "",
@@ -296,9 +294,12 @@ def run(opts) -> int:
                 "allow_ip": [str(net) for net in clients["networks"]],
                 # An extension (admin) must never outlive the certificate.
                 "cert_not_after": pair.not_after.isoformat() if pair else None,
+                **({"max_rate": opts.max_rate} if opts.max_rate else {}),
             },
         )
         created = new.share
+        if plan:
+            e2e_sharing.keep(plan, new.share, served_here=True)
         if tls_choice.mode == "ephemeral":
             tls_dir, server_tls = tls_setup.store_ephemeral(
                 settings.DATA_DIR, new.share.id, pair, client_certs

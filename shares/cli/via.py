@@ -57,8 +57,8 @@ class Via:
         netloc = self.host_header if self.port != default else self.host_header.rsplit(":", 1)[0]
         return f"{self.scheme}://{netloc}{self.path}"
 
-    def share_url(self, token: str, name: str) -> str:
-        return f"{self.base}/{token}/{urllib.parse.quote(name, safe='')}"
+    def share_url(self, token: str, name: str, fragment: str = "") -> str:
+        return f"{self.base}/{token}/{urllib.parse.quote(name, safe='')}{fragment}"
 
 
 def parse_url(text: str) -> tuple[str, str, int, str]:

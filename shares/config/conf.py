@@ -10,7 +10,7 @@ and buffers stay bounded whatever the environment says.
 import os
 from dataclasses import dataclass, fields
 
-from shares.config import numbers
+from shares.config import numbers, rates
 from shares.errors import ConfigError
 
 # The admin's forms (login, share edits) are a few hundred bytes; Django's
@@ -27,6 +27,12 @@ class Limits:
     # min_speed_seconds is cut (its slot stays resumable); 0 turns it off.
     min_speed: int = 10_000
     min_speed_seconds: float = 30.0
+    # Bytes one client address may download in a sliding hour, across every
+    # share (and every worker, through the cache); 0 turns it off.
+    client_bytes_per_hour: int = 0
+    # Bytes a second this server sends in all, shared fairly among its
+    # downloads (shares/bandwidth/pacing.py); 0: no cap.
+    max_rate: int = 0
     max_global_connections: int = 100
     max_connections_per_ip: int = 20
     max_requests_per_proxy_ip: int = 200
@@ -74,7 +80,7 @@ MANY = 10**9  # more connections, requests or rows than one machine will see
 class Rule:
     """How one field is read: its unit, whether 0 means something, its effective range."""
 
-    unit: str  # "seconds", "days", "count", "bytes" or "switch"
+    unit: str  # "seconds", "days", "count", "bytes", "rate" or "switch"
     zero_ok: bool = False
     floor: float = 0  # smaller accepted values act as this
     ceiling: float = MANY  # larger accepted values act as this
@@ -90,6 +96,9 @@ RULES = {
     "transfer_stall_timeout": SECONDS,
     "min_speed": Rule("bytes", zero_ok=True, ceiling=1 << 40),
     "min_speed_seconds": SECONDS,
+    "client_bytes_per_hour": Rule("bytes", zero_ok=True, ceiling=1 << 40),
+    # Digits with an optional K/M/G, as --max-rate takes them (shares/bandwidth/rates.py).
+    "max_rate": Rule("rate", zero_ok=True, ceiling=rates.MAX_RATE),
     "max_global_connections": COUNT,
     "max_connections_per_ip": COUNT,
     "max_requests_per_proxy_ip": COUNT,
@@ -124,6 +133,8 @@ _SHOWN = 40  # characters of a refused value quoted back
 def _expected(rule: Rule) -> str:
     if rule.unit == "switch":
         return "0 or 1"
+    if rule.unit == "rate":
+        return "bytes a second, e.g. 500K, 5M, 1.5M (K/M/G = 1024-based; 0 = no cap)"
     if rule.meaningful_max is not None:
         return f"a whole number up to {rule.meaningful_max}, above 0"
     what = (
@@ -136,7 +147,13 @@ def _expected(rule: Rule) -> str:
 
 def parse_value(name: str, raw: str, rule: Rule, kind: type) -> int | float:
     """One PASLA_* value, ConfigError (one line naming the variable) if it means nothing."""
-    value = numbers.decimal(raw) if kind is float else numbers.whole(raw)
+    if rule.unit == "rate":
+        try:
+            value = rates.parse_rate(raw)
+        except ValueError:
+            value = None
+    else:
+        value = numbers.decimal(raw) if kind is float else numbers.whole(raw)
     meaningless = value is None or (value == 0 and not rule.zero_ok)
     if rule.unit == "switch" and value not in (0, 1):
         meaningless = True

@@ -10,6 +10,7 @@ from shares import tokens
 from shares.archives import pinning
 from shares.archives.source import open_archive
 from shares.download import row_seal, rows
+from shares.e2e import serving as e2e_serving
 from shares.files import payloads
 from shares.models import Share
 
@@ -58,6 +59,8 @@ def validator_of(share: Share) -> str:
 
 def open_source(share: Share, start: int, end: int):
     """A reader for the share's bytes; raises PayloadChanged if anything drifted."""
+    if share.kind == Share.Kind.E2E:
+        return e2e_serving.open_source(share, start, end)
     if share.kind == Share.Kind.DIRECTORY:
         return open_archive(share, start, end)
     fd = payloads.open_verified(share.path, pinned_identity(share))

@@ -48,6 +48,11 @@ def facts(share) -> bytes:
         int(share.max_downloads),
         _microseconds(share.expires_at),
     ]
+    # Sealed only when set, so rows sealed before --max-rate existed still match.
+    options = getattr(share, "options", None)
+    max_rate = options.get("max_rate") if isinstance(options, dict) else None
+    if max_rate:
+        values.append(["max_rate", max_rate])
     return json.dumps(values, separators=(",", ":"), ensure_ascii=True).encode("ascii")
 
 

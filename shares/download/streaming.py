@@ -21,9 +21,11 @@ import asyncio
 import logging
 import threading
 
+from shares.bandwidth import budget
+from shares.bandwidth.budget import OverBudget
 from shares.download import slots
 from shares.download.finish import finish_download
-from shares.download.sendfile_plan import DELIVERED, SEGMENT, plan_segments
+from shares.download.sendfile_plan import DELIVERED, SEGMENT
 from shares.download.sendfile_plan import MESSAGE as SENDFILE
 from shares.files.payloads import PayloadDrift
 from shares.handling import client_gone, offload
@@ -32,7 +34,7 @@ from shares.telemetry.live import board
 
 log = logging.getLogger("pasla")
 
-__all__ = ["PayloadDrift", "SlotSpent", "Transfer"]
+__all__ = ["OverBudget", "PayloadDrift", "SlotSpent", "Transfer"]
 
 
 class SlotSpent(Exception):
@@ -56,11 +58,17 @@ class Transfer:
         validator,
         body=None,
         notice=None,
+        allowance=None,
+        pacer=None,
     ):
         """body: the range's bytes when they were read already (a small body);
         notice: the connection's client_gone.LeaveNotice, which says why the
-        server cut it, if it did."""
+        server cut it, if it did; allowance: the client's bytes budget
+        (shares/bandwidth/budget.py), pacer: the send-rate cap
+        (shares/bandwidth/pacing.py), each None when off."""
         self.notice = notice
+        self.allowance = allowance
+        self.pacer = pacer
         self.validator = validator
         self.body = body
         self.source = source
@@ -96,6 +104,7 @@ class Transfer:
         if not self._claim():
             return
         self.source.close()
+        self._release_caps(blocking=True)
         finish_download(
             self.download_id, self.share_id, 0, Download.Outcome.ABORTED, self.slot_id, self.start
         )
@@ -135,12 +144,36 @@ class Transfer:
 
         A duplicate download that may not send a single byte (its slot's
         re-send allowance is spent and no slot is left) raises SlotSpent
-        here, so it is answered 410 instead of a 200 with no body.
+        here, so it is answered 410 instead of a 200 with no body; a client
+        whose bytes budget ran out meanwhile raises OverBudget (429).
         """
         size = min(piece, self.length)
         if size > 0:
+            size = await self._budgeted(self.start, size)
             await self._reserve(self.start, size)
             self._opening = (self.start, size)
+
+    async def _budgeted(self, position: int, size: int) -> int:
+        """`size`, or less where the client's bytes budget ends; OverBudget when it has."""
+        allowance = self.allowance
+        if allowance is None:
+            return size
+        if allowance.local <= 0:
+            await budget.off_loop(allowance.top_up, self.start + self.length - position)
+            if allowance.local <= 0:
+                raise OverBudget("the client's bytes budget for the hour is spent")
+        return allowance.spend(size)
+
+    def _release_caps(self, *, blocking: bool) -> None:
+        """Give back what the pacer and the budget granted and nothing sent."""
+        if self.pacer is not None:
+            self.pacer.close()
+        if self.allowance is None or self.allowance.local <= 0:
+            return
+        if blocking or budget.cache_is_local():
+            self.allowance.settle()
+        else:
+            asyncio.get_running_loop().run_in_executor(None, self.allowance.settle)
 
     def abandon_opening(self) -> None:
         """The client left during reserve_opening() (on the loop): give
@@ -149,15 +182,19 @@ class Transfer:
             offload.submit(self.abandon)
         elif self._claim():
             self.source.close()
+            self._release_caps(blocking=False)
             self._settle_after_switch(Download.Outcome.ABORTED)
 
-    async def _take(self, position: int, size: int) -> None:
-        """_reserve(), unless reserve_opening() took exactly this piece already."""
-        if self._opening == (position, size):
-            self._opening = None
-            return
-        self._opening = None
+    async def _take(self, position: int, size: int) -> int:
+        """The next piece from `position`: its size, at most `size`, cut
+        short where the budget ends, taken from the slot (unless
+        reserve_opening() took it already)."""
+        opening, self._opening = self._opening, None
+        if opening is not None and opening[0] == position:
+            return opening[1]
+        size = await self._budgeted(position, size)
         await self._reserve(position, size)
+        return size
 
     def _final(self, outcome: str) -> str:
         """Every byte handed over before the client left (or the request was
@@ -168,6 +205,21 @@ class Transfer:
         if outcome == Download.Outcome.ABORTED and cut_why == client_gone.TOO_SLOW:
             return Download.Outcome.TOO_SLOW
         return outcome
+
+    def _over_budget(self) -> bool:
+        """The budget ended the body: cut the connection (the client must
+        see a short body); False where only an exception can break it."""
+        log.info(
+            "share %s: download %s ended at its client's bytes budget for the hour (%d bytes sent)",
+            self.share_id,
+            self.download_id,
+            self.sent,
+        )
+        cut = getattr(self.notice, "cut", None)
+        if cut is None:
+            return False
+        cut(client_gone.OVER_BUDGET, graceful=True)
+        return True
 
     def _broken(self, exc: Exception) -> str:
         log.error("share %s: download %s broken off: %s", self.share_id, self.download_id, exc)
@@ -181,6 +233,7 @@ class Transfer:
         while the task is being cancelled.
         """
         self.source.close()
+        self._release_caps(blocking=False)
         complete = outcome == Download.Outcome.COMPLETE
         board.end(self.share_id, self.sent, complete, self.client_ip, self.download_id)
         if self._switching is not None:
@@ -230,24 +283,40 @@ class Transfer:
         outcome = Download.Outcome.ABORTED
         try:
             while self.sent < self.length:
-                size = min(self.chunk_size, self.length - self.sent)
                 position = self.start + self.sent
-                await self._take(position, size)
+                size = await self._take(position, min(self.chunk_size, self.length - self.sent))
                 if self.body is not None:
                     data = self.body[self.sent : self.sent + size]
                 else:
                     data = await loop.run_in_executor(None, self.source.read, position, size)
+                if self.pacer is not None:
+                    async for piece in self._paced(data):
+                        yield piece
+                    continue
                 yield data
                 # Control returns here once send() has handed the chunk to a
                 # socket that had room for it.
                 self._count(size)
             outcome = Download.Outcome.COMPLETE
+        except OverBudget:
+            outcome = Download.Outcome.OVER_BUDGET
+            if not self._over_budget():
+                raise
         except (PayloadDrift, SlotSpent) as exc:
             outcome = self._broken(exc)
             raise
         finally:
             settling = self._settle(self._final(outcome))
         await self._books_closed(settling)
+
+    async def _paced(self, data: bytes):
+        """One chunk in the pieces the send-rate cap lets go, each counted once sent."""
+        view, offset = memoryview(data), 0
+        while offset < len(data):
+            size = await self.pacer.acquire(len(data) - offset)
+            yield bytes(view[offset : offset + size])
+            self._count(size)
+            offset += size
 
     # --- zero copy (plain TCP, a regular file) -------------------------------------
 
@@ -260,8 +329,9 @@ class Transfer:
         self._begin()
         outcome = Download.Outcome.ABORTED
         try:
-            for position, size in plan_segments(self.start + self.sent, self.length - self.sent, SEGMENT):
-                await self._take(position, size)
+            while self.sent < self.length:
+                position = self.start + self.sent
+                size = await self._take(position, min(SEGMENT, self.length - self.sent))
                 if not self.source.unchanged():
                     raise PayloadDrift("file changed during transfer")
                 # The range's last byte is held back (see _send_last_byte).
@@ -269,7 +339,7 @@ class Transfer:
                 before = self.sent
                 if count:
                     message = {"type": SENDFILE, "fd": fd, "offset": position, "count": count}
-                    await send({**message, "progress": self._count})
+                    await send({**message, "progress": self._count, "pacer": self.pacer})
                 if self.sent - before < count:
                     # The client left, stalled and was cut, or the file
                     # ended early (sendfile found EOF): only the last is ours.
@@ -280,6 +350,10 @@ class Transfer:
                     break
             else:
                 outcome = Download.Outcome.COMPLETE
+        except OverBudget:
+            outcome = Download.Outcome.OVER_BUDGET
+            if not self._over_budget():
+                raise
         except (PayloadDrift, SlotSpent) as exc:
             outcome = self._broken(exc)
             raise

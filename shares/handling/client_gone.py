@@ -15,17 +15,21 @@ import asyncio
 EXTENSION = "pasla.client_gone"
 # Why the server cut a connection itself, when it did (LeaveNotice.reason).
 TOO_SLOW = "too_slow"
+OVER_BUDGET = "over_budget"
 
 
 class LeaveNotice:
     """One request's connection: the server says `client_left()`, the application `listen()`s."""
 
-    __slots__ = ("_callback", "left", "reason")
+    __slots__ = ("_callback", "cut", "left", "reason")
 
     def __init__(self):
         self._callback = None
         self.left = False
         self.reason = None  # set by the server before it cuts the connection itself
+        # The server's cut(reason): the application ends the connection now,
+        # mid-body, without an exception (which daphne would log as a crash).
+        self.cut = None
 
     def listen(self, callback) -> None:
         """callback() runs once when the client leaves; at once if it already has."""

@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from shares.download import slots
 from shares.download.rows import HOSTNAME
+from shares.e2e import keys as e2e_keys
 from shares.models import Download, Share
 from shares.network import tls_store
 from shares.operator import leases, processes
@@ -105,10 +106,11 @@ def bury_dead_servers() -> list[Share]:
 
 def housekeeping() -> list[Share]:
     """Bury dead servers (here by pid, elsewhere by lease), mark expired
-    shares, delete orphaned key material."""
+    shares, delete orphaned key material (TLS, and encrypted shares' key records)."""
     buried = bury_dead_servers() + leases.reap()
     Share.objects.expire_due()
     reap_tls_material()
+    e2e_keys.reap(settings.DATA_DIR, tls_material_is_orphaned)
     return buried
 
 

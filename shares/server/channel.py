@@ -230,12 +230,25 @@ class PaslaRequest(WebRequest):
 
     def cut_too_slow(self) -> None:
         """The client read below the minimum speed: end the connection, saying why."""
+        self.cut(client_gone.TOO_SLOW)
+
+    def cut(self, reason: str, graceful: bool = False) -> None:
+        """End the connection now (a body cut short), saying why; graceful:
+        after what was written so far reaches the client (which then sees a
+        short body), not with a reset that may drop it."""
         if self.leave_notice is not None:
-            self.leave_notice.reason = client_gone.TOO_SLOW
+            self.leave_notice.reason = reason
         if self.sender is not None:
             self.sender.stop(zero_copy.ClientGone())
         transport = getattr(self.channel, "transport", None)
-        if transport is not None:
+        if transport is None:
+            return
+        if graceful:
+            # TLS closes only once no producer is registered: neither the
+            # response's gate nor the channel (which its own close unregisters).
+            self._release_gate()
+            self.channel.loseConnection()
+        else:
             transport.abortConnection()
 
     def _release_gate(self):

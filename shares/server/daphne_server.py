@@ -218,6 +218,7 @@ class PaslaServer(Server):
             extensions[client_auth.EXTENSION] = {"sha256": client}
         # The application hears of a lost connection from us, directly.
         protocol.leave_notice = extensions[client_gone.EXTENSION] = client_gone.LeaveNotice()
+        protocol.leave_notice.cut = protocol.cut
         return super().create_application(protocol, {**scope, "extensions": extensions})
 
     async def send_file(self, protocol, message):
@@ -236,7 +237,7 @@ class PaslaServer(Server):
             protocol.file_bytes += size
             report(size)
 
-        sender = make(message["fd"], message["offset"], message["count"], progress)
+        sender = make(message["fd"], message["offset"], message["count"], progress, message.get("pacer"))
         transport = sender.transport
         log.debug("a file range goes out by %s", type(sender).__name__)
         protocol.sender = sender

@@ -66,8 +66,8 @@ def tls_layer(transport) -> PaslaTLS | None:
 class TLSFileSender(FileSender):
     """Sends [offset, offset + count) of `fd` through `tls` (a PaslaTLS) on its TCP `transport`."""
 
-    def __init__(self, transport, tls: PaslaTLS, fd: int, offset: int, count: int, progress):
-        super().__init__(transport, fd, offset, count, progress)
+    def __init__(self, transport, tls: PaslaTLS, fd: int, offset: int, count: int, progress, pacer=None):
+        super().__init__(transport, fd, offset, count, progress, pacer)
         self.tls = tls
         self.connection = tls.getHandle()
         self._out = None  # parts of ciphertext the socket has not taken yet
@@ -105,10 +105,18 @@ class TLSFileSender(FileSender):
                 room = self._room()
                 if turn and room < MIN_PIECE:
                     return None  # full enough: the next writable event goes on
-                problem = self._encrypt_next(max(MIN_PIECE, min(MAX_PIECE, room)))
+                piece = max(MIN_PIECE, min(MAX_PIECE, room))
+                if self.pacer is not None:
+                    piece, wait = self.pacer.allow(min(piece, self.remaining))
+                    if not piece:
+                        self._pause(wait)
+                        return None
+                problem = self._encrypt_next(piece)
                 if problem:
                     self.stop(ClientGone(problem))
                     return main.CONNECTION_LOST
+                if self.pacer is not None:
+                    self.pacer.spent(self._out_plain)
             try:
                 sent = transport.socket.sendmsg(self._out)
             except (BlockingIOError, InterruptedError):

@@ -41,7 +41,7 @@ import os
 import socket
 import struct
 
-from twisted.internet import main
+from twisted.internet import main, reactor
 from twisted.protocols.policies import ProtocolWrapper
 from twisted.protocols.tls import TLSMemoryBIOProtocol
 
@@ -107,8 +107,11 @@ def twisted_pending(transport) -> int:
 class FileSender:
     """Sends [offset, offset + count) of `fd` on a Twisted TCP transport."""
 
-    def __init__(self, transport, fd: int, offset: int, count: int, progress):
+    def __init__(self, transport, fd: int, offset: int, count: int, progress, pacer=None):
+        """pacer: the send-rate cap's (shares/bandwidth/pacing.py), None when uncapped."""
         self.transport = transport
+        self.pacer = pacer
+        self._wake = None  # the timer of a send paused by the rate cap
         self.fd = fd
         self.offset = offset
         self.remaining = count
@@ -132,12 +135,19 @@ class FileSender:
         # connection; the reactor looks it up on every writable event.
         self.transport.doWrite = self._writable
         self._installed = True
-        self._cork(True)
+        if self.pacer is None:
+            # Paced pieces are small and spaced out: corked, each one's
+            # last partial segment would wait for the cork's timeout.
+            self._cork(True)
         self.transport.startWriting()
         return self.done
 
     def stop(self, error: Exception | None = None) -> None:
         """Give the transport back (idempotent); wakes the waiter."""
+        if self._wake is not None:
+            if self._wake.active():
+                self._wake.cancel()
+            self._wake = None
         if self._installed:
             self._installed = False
             del self.transport.doWrite
@@ -145,6 +155,18 @@ class FileSender:
             if not self.transport.disconnected and twisted_pending(self.transport) == 0:
                 self.transport.stopWriting()
         self._resolve(error)
+
+    def _pause(self, wait: float) -> None:
+        """The rate cap says wait: no writable events until the timer, no sleeping."""
+        self.transport.stopWriting()
+        if self._wake is not None and self._wake.active():
+            self._wake.cancel()  # woken early by a write from elsewhere
+        self._wake = reactor.callLater(wait, self._resume)
+
+    def _resume(self) -> None:
+        self._wake = None
+        if self._installed and not self.transport.disconnected:
+            self.transport.startWriting()
 
     def _cork(self, on: bool) -> None:
         if TCP_CORK is None or self.transport.disconnected:
@@ -184,8 +206,14 @@ class FileSender:
         transport = self.transport
         if (held := self._flush_queued()) is not None:
             return held[0]
+        count = min(self.remaining, STEP)
+        if self.pacer is not None:
+            count, wait = self.pacer.allow(count)
+            if not count:
+                self._pause(wait)
+                return None
         try:
-            sent = os.sendfile(transport.fileno(), self.fd, self.offset, min(self.remaining, STEP))
+            sent = os.sendfile(transport.fileno(), self.fd, self.offset, count)
         except (BlockingIOError, InterruptedError):
             return None
         except OSError as exc:
@@ -198,6 +226,8 @@ class FileSender:
         self.offset += sent
         self.remaining -= sent
         self.delivered += sent
+        if self.pacer is not None:
+            self.pacer.spent(sent)
         self.progress(sent)
         if self.remaining <= 0:
             self.stop()

@@ -10,11 +10,13 @@ import sys
 from django.conf import settings
 from django.http import HttpResponse, StreamingHttpResponse
 
+from shares.bandwidth import budget, pacing
 from shares.config import runtime
 from shares.download import context, decision, finish, lookup, ranges
 from shares.download.sendfile_plan import EXTENSION as SENDFILE_EXTENSION
 from shares.download.sendfile_plan import SEGMENT
-from shares.download.streaming import SlotSpent, Transfer
+from shares.download.streaming import OverBudget, SlotSpent, Transfer
+from shares.e2e import page as e2e_page
 from shares.files import payloads
 from shares.handling import client_gone, offload, outage
 from shares.network import client_auth
@@ -108,6 +110,9 @@ def page_wish(request) -> decision.PageWish:
     """
     if request.method != "GET":
         return decision.NO_PAGE
+    if e2e_page.asks_for_worker(request):
+        # An encrypted page's service worker script (shares/e2e/page.py): never the file, never a slot.
+        return decision.PageWish(wanted=True)
     if previews.is_link_preview(request.headers.get("User-Agent")):
         # Whatever it says it accepts, and whatever ticket it shows: a preview never uses a slot.
         return decision.PageWish(wanted=True)
@@ -134,6 +139,10 @@ async def button_pressed(request, token: str, name: str):
 async def download(request, token: str, name: str):
     if request.method == "POST":
         return await button_pressed(request, token, name)
+    # Before anything is claimed: a client past its bytes budget for the
+    # hour takes no slot and learns nothing about the token.
+    if wait := await budget.refused_for(request.client_ip):
+        return responses.error(request, 429, headers={"Retry-After": str(wait)})
     asked = context.of(request)
     ask = decision.Ask(
         method=request.method,
@@ -185,7 +194,8 @@ async def _landing_page(request, share):
         if not share.is_live:  # the file was deleted: the share has ended
             return responses.gone(request, share.state)
         return responses.error(request, 500)
-    return await db(landing.render)(request, share)
+    render = e2e_page.render if share.kind == share.Kind.E2E else landing.render
+    return await db(render)(request, share)
 
 
 def _body_headers(share, selection) -> dict[str, str]:
@@ -220,6 +230,8 @@ async def _send(request, serve: decision.Serve):
         validator=headers["ETag"],
         body=serve.body,
         notice=(request.scope.get("extensions") or {}).get(client_gone.EXTENSION),
+        allowance=budget.allowance_for(request.client_ip),
+        pacer=pacing.pacer_for(share),
     )
     zero_copy = serve.body is None and zero_copy_allowed(request, serve.source)
     try:
@@ -227,6 +239,10 @@ async def _send(request, serve: decision.Serve):
     except SlotSpent:
         await offload.submit(transfer.abandon)
         return responses.gone(request, "exhausted")
+    except OverBudget:
+        await offload.submit(transfer.abandon)
+        wait = await budget.refused_for(request.client_ip)
+        return responses.error(request, 429, headers={"Retry-After": str(max(1, wait))})
     except asyncio.CancelledError:
         transfer.abandon_opening()
         raise

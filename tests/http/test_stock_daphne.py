@@ -12,7 +12,6 @@ import socket
 import sqlite3
 import struct
 import subprocess
-import time
 import urllib.parse
 
 import pytest
@@ -22,6 +21,7 @@ from tests.conftest import (
     ROOT,
     base_env,
     free_port,
+    port_open,
     raw_connect,
     run_pasla,
     wait_for_value,
@@ -41,14 +41,7 @@ def stock_daphne(data_dir, tmp_path):
         stdout=subprocess.DEVNULL,
         stderr=open(log, "w"),  # noqa: SIM115
     )
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            assert proc.poll() is None and time.monotonic() < deadline, log.read_text()
-            time.sleep(0.05)
+    wait_until(lambda: port_open(port, proc, log), 30)
     yield port
     proc.terminate()
     proc.wait(timeout=10)

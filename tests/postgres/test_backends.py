@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.conftest import run_pasla
+from tests.conftest import run_pasla, wait_for_value
 
 
 def _fetch_all(served, sources):
@@ -121,10 +121,8 @@ def test_serve_with_one_worker_serves_shares_made_for_it(serve, backend, sample)
     assert run_pasla(["stop", second["id"]], backend.data_dir, env=server.env).returncode == 0
     assert server.request("HEAD", second["path"])[0].status == 410
     expected = [("complete", server.workers[0])]
-    deadline = time.monotonic() + 3  # the row closes just after the last byte
-    while backend.query("select outcome, pid from shares_download") != expected:
-        assert time.monotonic() < deadline, backend.query("select outcome, pid from shares_download")
-        time.sleep(0.05)
+    # The row closes just after the last byte.
+    wait_for_value(lambda: backend.query("select outcome, pid from shares_download"), expected, timeout=3)
     server.proc.send_signal(signal.SIGTERM)
     assert server.proc.wait(timeout=15) == 0
 

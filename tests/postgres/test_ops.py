@@ -2,9 +2,10 @@
 
 import json
 import re
-import time
 
 import pytest
+
+from tests.conftest import wait_until
 
 OUTSIDER = "127.0.0.2"  # not 127.0.0.1: outside the admin networks
 
@@ -61,15 +62,15 @@ def test_metrics_add_up_every_worker(serve, postgres, sample):
     for n in range(12):
         resp, _ = server.request("GET", share["path"], source=f"127.0.4.{n + 1}")
         assert resp.status == 200
+
     # An access line is written once the body has gone out and its books
     # are closed, a moment after the client has every byte: wait for all 12.
-    deadline = time.monotonic() + 10
-    while True:
+    def served_by_pid():
         by_pid = server.access_by_pid().items()
         served = {pid: [m for m in messages if " 200 " in m] for pid, messages in by_pid}
-        if sum(map(len, served.values())) >= 12 or time.monotonic() > deadline:
-            break
-        time.sleep(0.05)
+        return served if sum(map(len, served.values())) >= 12 else None
+
+    served = wait_until(served_by_pid, 10)
     assert {pid for pid, lines in served.items() if lines} == set(server.workers)
     resp, text = server.request("GET", "/metrics")
     text = text.decode()

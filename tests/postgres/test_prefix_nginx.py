@@ -9,14 +9,12 @@ import http.client
 import os
 import re
 import shutil
-import socket
 import subprocess
-import time
 import urllib.parse
 
 import pytest
 
-from tests.conftest import ROOT, free_port
+from tests.conftest import ROOT, free_port, port_open, wait_until
 
 NGINX = shutil.which("nginx") or next((p for p in ("/usr/sbin/nginx",) if os.path.exists(p)), None)
 
@@ -60,15 +58,8 @@ http {{
         )
         proc = subprocess.Popen([NGINX, "-c", str(conf), "-p", str(tmp_path)], stderr=subprocess.PIPE)
         procs.append(proc)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                return port
-            except OSError:
-                assert proc.poll() is None, proc.stderr.read().decode()
-                time.sleep(0.05)
-        raise AssertionError("nginx did not start")
+        wait_until(lambda: port_open(port, proc), 10)
+        return port
 
     yield start
     for proc in procs:

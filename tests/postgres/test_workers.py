@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.conftest import run_pasla
+from tests.conftest import run_pasla, wait_for_value, wait_until
 
 pytestmark = pytest.mark.postgres
 
@@ -55,18 +55,14 @@ def test_cap_of_10_under_100_parallel_gets_across_both_workers(serve, postgres, 
     assert both_workers_answered(server)
     # A history row closes just after its last byte left: wait for that.
     sql = "select outcome, pid from shares_download where share_id = ?"
-    deadline = time.monotonic() + 3
-    while any(outcome == "in_progress" for outcome, _ in postgres.query(sql, share["id"])):
-        assert time.monotonic() < deadline, "history rows stayed in progress"
-        time.sleep(0.05)
+    wait_until(
+        lambda: not any(outcome == "in_progress" for outcome, _ in postgres.query(sql, share["id"])), 3
+    )
     rows = postgres.query(sql, share["id"])
     assert sorted(outcome for outcome, _ in rows) == ["complete"] * 10
     assert {pid for _, pid in rows} <= set(server.workers)
     state = lambda: postgres.query("select slots_used, state from shares_share")  # noqa: E731
-    deadline = time.monotonic() + 3
-    while state() != [(10, "exhausted")] and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert state() == [(10, "exhausted")]
+    wait_for_value(state, [(10, "exhausted")], timeout=3)
 
 
 def test_a_ban_earned_on_one_worker_holds_on_the_other(serve, postgres, sample):
@@ -121,10 +117,8 @@ def test_an_expired_share_is_refused_and_recorded_by_the_watchdog(serve, postgre
     assert server.request("HEAD", share["path"])[0].status == 200
     time.sleep(2.1)
     assert server.request("HEAD", share["path"])[0].status == 410
-    deadline = time.monotonic() + 1.5
-    while postgres.query("select state from shares_share") != [("expired",)]:
-        assert time.monotonic() < deadline, "no worker's watchdog recorded the expiry"
-        time.sleep(0.05)
+    # Some worker's watchdog records the expiry.
+    wait_for_value(lambda: postgres.query("select state from shares_share"), [("expired",)], timeout=1.5)
     # The supervisor and workers are still up for other shares.
     other = server.share(sample, 5)
     assert server.request("HEAD", other["path"])[0].status == 200
@@ -235,12 +229,8 @@ def test_kill_9_of_a_worker_mid_download(serve, postgres, tmp_path):
         victim = rows[0][0]
         assert victim in server.workers
         os.kill(victim, signal.SIGKILL)
-        deadline = time.monotonic() + 5
-        while postgres.query("select outcome, finished_at is not null from shares_download") != [
-            ("interrupted", True)
-        ]:
-            assert time.monotonic() < deadline, "the dead worker's download stayed in progress"
-            time.sleep(0.1)
+        rows = "select outcome, finished_at is not null from shares_download"
+        wait_for_value(lambda: postgres.query(rows), [("interrupted", True)], timeout=5)
     finally:
         sock.close()
     survivor = next(pid for pid in server.workers if pid != victim)
@@ -253,10 +243,8 @@ def test_kill_9_of_a_worker_mid_download(serve, postgres, tmp_path):
         assert (resp.status, len(body)) == (206, 100)
     assert any(f"share:{share['id']} 206" in m for m in server.access_by_pid().get(survivor, []))
     # History is closed as each transfer ends (just after its last byte).
-    deadline = time.monotonic() + 3
-    while postgres.query("select count(*) from shares_download where outcome = 'in_progress'") != [(0,)]:
-        assert time.monotonic() < deadline, "history rows stayed in progress"
-        time.sleep(0.05)
+    running = "select count(*) from shares_download where outcome = 'in_progress'"
+    wait_for_value(lambda: postgres.query(running), [(0,)], timeout=3)
     assert postgres.query("select outcome, count(*) from shares_download group by outcome order by 1") == [
         ("complete", 10),
         ("interrupted", 1),
@@ -330,10 +318,7 @@ def test_workers_end_when_their_supervisor_is_killed(serve, postgres, sample):
     server = serve(postgres)
     os.kill(server.proc.pid, signal.SIGKILL)
     server.proc.wait(timeout=5)
-    deadline = time.monotonic() + 10
-    while any(_alive(pid) for pid in server.workers):
-        assert time.monotonic() < deadline, "orphaned workers kept running"
-        time.sleep(0.1)
+    wait_until(lambda: not any(_alive(pid) for pid in server.workers), 10)
 
 
 def test_admin_login_guesses_count_across_workers(serve, postgres, sample):

@@ -32,6 +32,8 @@ ZERO_MEANS_SOMETHING = {
     "PASLA_PURGE_AFTER_DAYS",
     "PASLA_MIN_SPEED",
     "PASLA_RELAY_SENDER_RATE",
+    "PASLA_CLIENT_BYTES_PER_HOUR",
+    "PASLA_MAX_RATE",
 }
 SWITCHES = {"PASLA_ZERO_COPY"}
 # Not the reference tool's, and meaningless past its own bound.

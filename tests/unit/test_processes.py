@@ -4,12 +4,12 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
 
 from shares.operator import processes
 from shares.operator.processes import Liveness
+from tests.conftest import wait_until
 
 # A real line from /proc/<pid>/stat, with the starttime (field 22) = 98765.
 TAIL = " S 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 98765 100 200"
@@ -73,9 +73,7 @@ def test_a_killed_but_unreaped_process_is_dead():
     stamp = processes.stamp_of(proc.pid)
     assert processes.liveness(proc.pid, "", stamp) == Liveness.ALIVE
     os.kill(proc.pid, signal.SIGKILL)
-    deadline = time.monotonic() + 5
-    while processes.stamp_of(proc.pid) is not None and time.monotonic() < deadline:
-        time.sleep(0.02)
+    wait_until(lambda: processes.stamp_of(proc.pid) is None, 5)
     # Not waited for yet: a zombie still has a /proc entry but serves nothing.
     assert processes.pid_exists(proc.pid)
     assert processes.liveness(proc.pid, "", stamp) == Liveness.DEAD

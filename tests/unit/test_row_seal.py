@@ -25,6 +25,7 @@ class Row:
     max_downloads: int = 1
     expires_at: datetime = datetime(2030, 1, 2, 3, 4, 5, 678901, tzinfo=UTC)
     seal: str = ""
+    options: dict = field(default_factory=dict)
 
 
 def sealed(**changes) -> Row:
@@ -48,6 +49,7 @@ def sealed(**changes) -> Row:
         ("mtime_ns", 1_700_000_000_123_456_788),
         ("sha256", "00" * 32),
         ("manifest", [["report", "d", 0, 0, 0, 0, 493]]),
+        ("options", {"max_rate": 1 << 20}),
         ("max_downloads", 0),
         ("expires_at", datetime(2030, 1, 2, 3, 4, 5, 678902, tzinfo=UTC)),
     ],
@@ -81,3 +83,14 @@ def test_another_secret_key_or_a_wrong_typed_fact_fails():
 
 def test_the_row_key_is_not_the_ticket_key():
     assert row_seal.derive_key("k") != tickets.derive_key("k")
+
+
+def test_the_rate_cap_is_sealed_when_set_and_older_rows_still_match():
+    plain = sealed()
+    # Options pasla does not seal (the proxy settings, the certificate's
+    # end) leave a row's facts as they were before --max-rate existed.
+    assert row_seal.facts(replace(plain, options={"trust_proxy": True})) == row_seal.facts(plain)
+    capped = sealed(options={"max_rate": 512 << 10})
+    assert row_seal.intact(KEY, capped)
+    for lifted in ({}, {"max_rate": 0}, {"max_rate": 1 << 40}, None):
+        assert not row_seal.intact(KEY, replace(capped, options=lifted)), lifted

@@ -39,6 +39,10 @@ def main(argv: list[str]) -> int:
             from shares.cli import client_cert
 
             return client_cert.run(opts)
+        if name == "get":
+            from shares.cli import get
+
+            return get.run(opts)
         if name == "relay":
             from shares.cli import relay
 

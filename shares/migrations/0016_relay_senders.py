@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('shares', '0013_download_too_slow'),
+        ('shares', '0015_download_over_budget'),
     ]
 
     operations = [
