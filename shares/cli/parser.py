@@ -10,8 +10,7 @@ import sys
 from shares import __version__
 from shares.config import numbers, rates
 
-SUBCOMMANDS = ("list", "stop", "purge", "admin-user", "client-cert", "serve", "share", "get", "relay")
-RELAY_ACTIONS = ("add-sender", "remove-sender", "senders")
+SUBCOMMANDS = ("list", "stop", "purge", "admin-user", "client-cert", "serve", "share", "get")
 
 
 class CliError(Exception):
@@ -254,59 +253,6 @@ def serve_parser() -> Parser:
     return p
 
 
-def relay_parser() -> Parser:
-    p = Parser(
-        prog="manage.py pasla relay",
-        description="Run a relay: recipients fetch from it, senders behind NAT connect out to it "
-        "('pasla FILE --via URL'). Subcommands: 'add-sender NAME [--json]' (prints a new key once), "
-        "'remove-sender NAME' (cut off at once), 'senders [--json]'.",
-    )
-    p.add_argument(
-        "--bind",
-        action="append",
-        default=[],
-        metavar="ADDR:PORT",
-        help="address to listen on, [ADDR]:PORT for IPv6 (repeatable; default $PASLA_BIND or 127.0.0.1:8000)",
-    )
-    p.add_argument("--workers", default="1", metavar="N", help="worker processes (only 1: see docs/relay.md)")
-    p.add_argument(
-        "--tls-cert", metavar="PATH", default=None, help="serve HTTPS with this PEM certificate (chain)"
-    )
-    p.add_argument("--tls-key", metavar="PATH", default=None, help="... and this PEM private key")
-    p.add_argument(
-        "--trust-proxy",
-        action="store_true",
-        help="behind a reverse proxy: the client is the rightmost X-Forwarded-For entry",
-    )
-    p.add_argument(
-        "--trust-header", metavar="NAME", default=None, help="with --trust-proxy, read this header"
-    )
-    p.add_argument(
-        "--allow-ip", action="append", default=[], metavar="CIDR", help="only these recipients (repeatable)"
-    )
-    p.add_argument("--json", action="store_true", help="print one JSON object once listening")
-    return p
-
-
-def relay_action_parser(action: str) -> Parser:
-    p = Parser(prog=f"manage.py pasla relay {action}")
-    if action != "senders":
-        p.add_argument("name", help="the sender's name (letters, digits, '.', '_', '-'; at most 64)")
-    if action != "remove-sender":
-        p.add_argument("--json", action="store_true", help="machine-readable output")
-    return p
-
-
-def parse_relay(argv: list[str]) -> argparse.Namespace:
-    if argv and argv[0] in RELAY_ACTIONS:
-        opts = relay_action_parser(argv[0]).parse_args(argv[1:])
-        opts.action = argv[0]
-        return opts
-    opts = relay_parser().parse_args(argv)
-    opts.action = "run"
-    return opts
-
-
 def list_parser() -> Parser:
     p = Parser(prog="manage.py pasla list", description="List live shares.")
     p.add_argument("--json", action="store_true", help="machine-readable output")
@@ -399,8 +345,6 @@ def parse(argv: list[str]) -> tuple[str, argparse.Namespace]:
         opts = _share_opts(argv[1:])
         opts.no_serve = True
         return "share", opts
-    if argv and argv[0] == "relay":
-        return "relay", parse_relay(argv[1:])
     if argv and argv[0] in SUBCOMMANDS:
         name = argv[0]
         parser = {
