@@ -599,7 +599,17 @@ def main(argv=None) -> int:
         action="store_true",
         help="every measurement over TLS (pasla --https; --against must serve HTTPS too)",
     )
+    parser.add_argument(
+        "--via",
+        action="store_true",
+        help="a share through a relay (pasla relay + --via) against the same share served directly "
+        "(bench/relay.py)",
+    )
     args = parser.parse_args(argv)
+    if args.via:
+        from bench import relay
+
+        return relay.main(args)
     global TLS
     TLS = client_context() if args.https else None
     if args.runs < 1:

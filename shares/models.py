@@ -278,3 +278,29 @@ class Chore(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} at {self.ran_at:%Y-%m-%d %H:%M}"
+
+
+# --- `pasla relay` (docs/relay.md): who may send through it, which share paths each owns.
+
+
+class RelaySender(models.Model):
+    """A sender allowed to register shares: its key is kept as a SHA-256 digest only."""
+
+    name = models.CharField(max_length=64, unique=True)
+    key_digest = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self):
+        return self.name
+
+
+class RelayRoute(models.Model):
+    """A share path a sender registered: the token's digest, never the token.
+
+    Kept while the sender is away (the relay then answers 502, not 404) until
+    `expires_at`; deleted with its sender.
+    """
+
+    digest = models.CharField(primary_key=True, max_length=64)
+    sender = models.ForeignKey(RelaySender, on_delete=models.CASCADE, related_name="routes")
+    expires_at = models.DateTimeField(db_index=True)

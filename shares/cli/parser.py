@@ -31,7 +31,8 @@ def share_parser() -> Parser:
         "'pasla purge [--older-than DAYS]', 'pasla admin-user NAME', "
         "'pasla client-cert NAME' (a client certificate for --client-ca), "
         "'pasla serve' (one server for every share), 'pasla share FILE' (same as --no-serve), "
-        "'pasla get URL' (download, decrypt and check a share). "
+        "'pasla get URL' (download, decrypt and check a share), "
+        "'pasla relay' (a relay for senders behind NAT, see --via). "
         "Defaults for duration, max_downloads, port and TLS can be set in the config file "
         "($PASLA_CONFIG or ~/.config/pasla); tuning constants come from PASLA_* environment "
         "variables (ASCII digits; a very large value means 'never' or 'unlimited'; see README).",
@@ -172,6 +173,22 @@ def share_parser() -> Parser:
         help="cap this share's total send rate, shared fairly among its downloads: bytes a second "
         "with K/M/G = 1024-based, e.g. 500K, 5M, 1.5M (default 0: no cap; PASLA_MAX_RATE caps "
         "the whole server)",
+    )
+    p.add_argument(
+        "--via",
+        metavar="URL",
+        default=None,
+        help="serve through the relay at this http(s):// URL (from behind NAT); the URL printed is "
+        "the relay's",
+    )
+    p.add_argument(
+        "--via-key",
+        metavar="KEY",
+        default=None,
+        help="the sender key from 'pasla relay add-sender' (better: PASLA_VIA_KEY, not seen in ps)",
+    )
+    p.add_argument(
+        "--via-ca", metavar="FILE", default=None, help="PEM certificate(s) to verify an https relay by"
     )
     p.add_argument("--no-qr", action="store_true", help="do not draw the URL as a QR code in the terminal")
     p.add_argument("-q", "--quiet", action="store_true", help="no terminal bell when a download completes")

@@ -10,6 +10,7 @@ from django.conf import settings
 
 from shares import tokens
 from shares.cli import tls_setup
+from shares.cli import via as via_options
 from shares.cli.attendant import Attendant
 from shares.cli.parser import CliError
 from shares.cli.pinned import Pinned, directory_fields, pin, sha256_for, warn_left_out
@@ -171,6 +172,7 @@ def run(opts) -> int:
             notify_url = validate_url(opts.notify)
         except NotifyError as exc:
             raise CliError(str(exc)) from None
+    via = via_options.from_options(opts)
     if opts.no_serve:
         check_no_serve(opts)
         if opts.public_address:
@@ -188,6 +190,8 @@ def run(opts) -> int:
     clients = client_options(opts, serving.trust_proxy, serving.trust_header)
     client_certs = tls_setup.client_auth_from(opts)
     tls_choice = serving.tls
+    if via is not None:  # TLS and proxies are the relay's business; the config file's settings wait
+        tls_choice, clients["trust"], clients["header"] = TlsChoice("off", origin="cli"), False, None
     if client_certs.enabled and not tls_choice.enabled:
         if opts.https is False:
             raise CliError("--client-ca/--client-cert-sha256 need TLS: they cannot go with --no-https")
@@ -209,17 +213,19 @@ def run(opts) -> int:
     outage.require()
     mode = "4" if opts.ipv4 else "6" if opts.ipv6 else "both"
     try:
-        bound = listen.bind(port, mode)
+        bound = via_options.bind_loopback(port) if via else listen.bind(port, mode)
     except listen.ListenError as exc:
         raise CliError(str(exc)) from None
     adopted = False
     tls_dir = created = None
     try:
         actual_port = bound[0].port
-        host4, host6 = url_hosts(
-            mode != "6", listen.has_ipv6(bound), settings.PASLA_PUBLIC_HOST, public_address_sources(opts)
-        )
-        warnings = (LOOPBACK_WARNING,) if loopback_only([host4, host6]) else ()
+        host4 = host6 = None
+        if via is None:
+            host4, host6 = url_hosts(
+                mode != "6", listen.has_ipv6(bound), settings.PASLA_PUBLIC_HOST, public_address_sources(opts)
+            )
+        warnings = (LOOPBACK_WARNING,) if via is None and loopback_only([host4, host6]) else ()
         for warning in warnings:
             tls_setup.warn(warning)
         sha256 = sha256_for(pinned, opts)
@@ -230,6 +236,8 @@ def run(opts) -> int:
             extra["banner_rows"] = [
                 ("Archive", f"{pinned.archive_format}, {extra['entries']} entries, stored, streamed"),
             ]
+        if via is not None:
+            extra["via"] = via.base
 
         def view_for(share_id: str, token: str, dry_run: bool, pair: CertPair | None) -> ShareView:
             return ShareView(
@@ -242,10 +250,12 @@ def run(opts) -> int:
                 minutes=minutes,
                 max_downloads=max_downloads,
                 sha256=sha256,
-                url_ipv4=share_url(scheme, host4, actual_port, token, url_name, fragment),
-                url_ipv6=share_url(scheme, host6, actual_port, token, url_name, fragment),
+                url_ipv4=via.share_url(token, url_name, fragment)
+                if via
+                else share_url(scheme, host4, actual_port, token, url_name, fragment),
+                url_ipv6=None if via else share_url(scheme, host6, actual_port, token, url_name, fragment),
                 dry_run=dry_run,
-                scheme=scheme,
+                scheme=via.scheme if via else scheme,
                 cert_mode=tls_choice.mode if tls_choice.enabled else None,
                 cert_fingerprint=pair.fingerprint if pair else None,
                 cert_source=str(os.path.abspath(pair.source)) if pair and pair.source else None,
@@ -311,7 +321,13 @@ def run(opts) -> int:
                 os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
             attendant.ready()
 
+        attachment = via and via_options.Attachment(
+            via, via_options.routes_for(new.token, new.share.expires_at), settings.PASLA_URL_PREFIX
+        )
+
         def ended(runner):
+            if attachment:
+                attachment.leave()
             attendant.ended(runner)
             log.info("share %s ended: %s", new.share.id, runner.end_reason)
 
@@ -319,7 +335,7 @@ def run(opts) -> int:
             new.share.id,
             bound,
             settings.PASLA_LIMITS,
-            on_ready=ready,
+            on_ready=attachment.wrap_ready(ready) if attachment else ready,
             on_tick=attendant.tick,
             on_end=ended,
             wrappers=tls_setup.wrappers(server_tls),
@@ -327,6 +343,8 @@ def run(opts) -> int:
         adopted = True
         code = runner.run()
         attendant.finish(runner.end_reason)
+        if attachment and attachment.failure:
+            raise CliError(attachment.failure)
         return code
     except BaseException:
         if created is not None:

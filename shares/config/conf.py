@@ -64,6 +64,12 @@ class Limits:
     # Ended shares older than this many days are deleted, with their history,
     # by whichever server's background task gets there first; 0 keeps them.
     purge_after_days: float = 30.0
+    # `pasla relay`: connections one sender may hold (listens and bodies in
+    # flight), its bytes per second across them (0: unlimited), and how long
+    # a recipient waits for the sender's answer before a 504.
+    relay_sender_connections: int = 100
+    relay_sender_rate: int = 0
+    relay_answer_timeout: float = 30.0
 
 
 YEAR = 365 * 24 * 3600  # no share outlives a year, so no timeout needs to
@@ -116,6 +122,9 @@ RULES = {
     "lease_renew_interval": SECONDS,
     # A century is "keep them"; more would overflow the date arithmetic.
     "purge_after_days": Rule("days", zero_ok=True, ceiling=36500),
+    "relay_sender_connections": COUNT,
+    "relay_sender_rate": Rule("bytes", zero_ok=True, ceiling=1 << 40),
+    "relay_answer_timeout": SECONDS,
 }
 
 _SHOWN = 40  # characters of a refused value quoted back

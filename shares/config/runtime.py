@@ -17,6 +17,9 @@ class Process:
     trust_proxy: bool = False
     trust_header: str | None = None
     allowed_networks: tuple = ()
+    # A relay's (shares/relay/runner.py): token -> what it opens here, in
+    # place of the share table, for the gates' question "is this a guess?".
+    token_lookup: object = None
 
     def ban_scope(self) -> str | None:
         """The share a wrong guess is charged to: ours when we serve exactly one.
@@ -48,6 +51,10 @@ def serve_only(share_ids) -> None:
 def configure_clients(*, trust: bool, header: str | None, networks) -> None:
     """Set how clients are identified and which networks may ask at all."""
     _install(trust_proxy=trust, trust_header=header if trust else None, allowed_networks=tuple(networks))
+
+
+def look_up_tokens_with(lookup) -> None:
+    _install(token_lookup=lookup)
 
 
 def worker_id(pid: int | None = None, host: str | None = None) -> str:

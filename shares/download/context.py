@@ -57,7 +57,8 @@ class ShareRequest:
 
     async def lookup(self):
         if not self.known:
-            self._share = await offload.hop(share_for_token)(self.token, runtime.current().scope)
+            lookup = runtime.current().token_lookup or share_for_token
+            self._share = await offload.hop(lookup)(self.token, runtime.current().scope)
         return self._share
 
 

@@ -27,6 +27,8 @@ PROGRESS_INTERVAL = 1.0
 
 class ShareRunner:
     signals = (signal.SIGINT, signal.SIGTERM)
+    # A PaslaServer subclass to run instead (the relay's); None for PaslaServer.
+    server_class = None
 
     def __init__(
         self,
@@ -64,7 +66,7 @@ class ShareRunner:
 
         self.reactor = reactor
         self.board = board
-        self.server = PaslaServer(
+        self.server = (self.server_class or PaslaServer)(
             application,
             self.listeners,
             stall_timeout=self.limits.transfer_stall_timeout,

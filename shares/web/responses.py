@@ -19,7 +19,9 @@ MESSAGES = {
     416: ("range_not_satisfiable", "Range not satisfiable", "The requested range is outside the file."),
     429: ("rate_limited", "Too many requests", "Slow down and try again later."),
     500: ("server_error", "Server error", "The file cannot be served right now."),
+    502: ("sender_offline", "Sender offline", "The person sharing this link is not connected right now."),
     503: ("unavailable", "Unavailable", "The server is busy; try again shortly."),
+    504: ("sender_timeout", "No answer", "The person sharing this link did not answer in time."),
 }
 
 HINTS = {

@@ -25,6 +25,10 @@ class Command(BaseCommand):
 
 def main(argv: list[str]) -> int:
     try:
+        if argv and argv[0] == "relay":
+            from shares.cli import relay
+
+            return relay.main(argv[1:])
         name, opts = parse(argv)
         if name == "share" and opts.detach and not opts.detached_child and not opts.dry_run:
             # Each subcommand loads only what it runs: `list` must start fast.
