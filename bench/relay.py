@@ -8,12 +8,16 @@ clients at once on a 64 MiB file through the relay: how many got every
 byte, and the aggregate MB/s.
 """
 
+import argparse
 import json
 import select
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import run as bench
 
@@ -95,8 +99,6 @@ def single(url: str, pids: list[int]) -> tuple[float, list[float]]:
 
 
 def main(args) -> int:
-    import tempfile
-
     bench.raise_fd_limit()
     big_size = 256 * bench.MIB if args.quick else bench.GIB
     clients = 10 if args.quick else PARALLEL
@@ -141,3 +143,13 @@ def main(args) -> int:
     print(f"# {when}, relay on loopback, medians of {args.runs} runs (ratio: via / direct)")
     print(bench.median_table(rows, ["via", "direct"]))
     return 0
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(
+        description="pasla through a relay against the same share served directly"
+    )
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--env", action="append", default=[])
+    raise SystemExit(main(parser.parse_args()))
