@@ -263,10 +263,14 @@ def wait_for_url(proc, port: int, per_file: bool, timeout: float = 15) -> str | 
             continue
         if not per_file:
             return None
-        time.sleep(0.3)  # let a banner with the URL appear
-        drain()
-        match = re.search(rb"https?://[^\s)]+/[^\s)]+", seen)
-        return match.group(0).decode() if match else None
+        # A banner may follow the listening socket by a moment (or a checksum).
+        while time.monotonic() < deadline:
+            drain()
+            match = re.search(rb"https?://[^\s)]+/[^\s)]+\n", seen)
+            if match:
+                return match.group(0).decode().strip()
+            time.sleep(0.1)
+        return None
     raise SystemExit("--against command did not start listening")
 
 

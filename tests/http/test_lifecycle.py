@@ -5,10 +5,10 @@ import signal
 import socket
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
 from tests.conftest import run_pasla
+from tests.parallel import in_parallel
 
 
 def drain(sock, at_least: int) -> int:
@@ -40,8 +40,7 @@ def test_cap_is_exact_under_50_parallel_gets(pasla, sample):
         finally:
             conn.close()
 
-    with ThreadPoolExecutor(50) as pool:
-        results = list(pool.map(fetch, range(50)))
+    results = in_parallel(fetch, [(n,) for n in range(50)])
     full = [r for r in results if r == (200, sample.stat().st_size)]
     gone = [r for r in results if r[0] == 410]
     assert len(full) == 7, results

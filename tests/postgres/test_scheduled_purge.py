@@ -5,12 +5,12 @@ across every process on the database. On SQLite and on PostgreSQL."""
 import json
 import secrets
 import subprocess
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from tests.conftest import MANAGE, PYTHON, ROOT, base_env, run_pasla, wait_until
+from tests.parallel import in_parallel
 
 DAY = timedelta(days=1)
 
@@ -144,7 +144,7 @@ def test_serve_workers_purge_once_between_them(serve, postgres):
 
 
 CLAIM = (
-    "from datetime import timedelta; from shares import chores; "
+    "from datetime import timedelta; from shares.operator import chores; "
     "print(chores.claim('test', timedelta(hours=1)))"
 )
 
@@ -157,8 +157,7 @@ def claim(backing) -> str:
 
 def test_the_hourly_claim_goes_to_exactly_one_of_many_processes(backend):
     migrate(backend)
-    with ThreadPoolExecutor(4) as pool:
-        answers = sorted(pool.map(lambda _: claim(backend), range(4)))
+    answers = sorted(in_parallel(claim, [(backend,)] * 4))
     assert answers == ["False", "False", "False", "True"]
     assert claim(backend) == "False"
     an_hour_ago = backend.timestamp(datetime.now(UTC) - timedelta(minutes=61))

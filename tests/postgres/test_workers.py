@@ -13,11 +13,11 @@ import signal
 import socket
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from tests.conftest import run_pasla, wait_for_value, wait_until
+from tests.parallel import in_parallel
 
 pytestmark = pytest.mark.postgres
 
@@ -48,8 +48,7 @@ def test_cap_of_10_under_100_parallel_gets_across_both_workers(serve, postgres, 
         finally:
             conn.close()
 
-    with ThreadPoolExecutor(100) as pool:
-        results = list(pool.map(fetch, range(100)))
+    results = in_parallel(fetch, [(n,) for n in range(100)])
     assert results.count((200, size)) == 10, sorted(results)
     assert {status for status, _ in results} == {200, 410}
     assert both_workers_answered(server)
@@ -197,8 +196,7 @@ def test_one_client_cannot_double_its_slot_through_the_other_worker(serve, postg
         finally:
             conn.close()
 
-    with ThreadPoolExecutor(16) as pool:
-        results = list(pool.map(fetch, range(16)))
+    results = in_parallel(fetch, [(n,) for n in range(16)])
     assert both_workers_answered(server)
     assert results.count((200, size)) <= 2, results
 
