@@ -1,8 +1,9 @@
 """ASGI entry point: Django's handler with a larger body chunk, and no thread per request.
 
 Django splits every streamed part into `chunk_size` pieces (64 KiB by
-default) and awaits a `send()` for each; with 1 MiB reads that is sixteen
-round trips through daphne per read; the chunk here matches the read size.
+default), copying each, and awaits a `send()` for each; with 1 MiB reads
+that is sixteen round trips through daphne per read. The chunk here is
+PASLA_CHUNK_SIZE's ceiling, so no read (an --e2e one is four chunks) is cut.
 
 Django also runs each request in a ThreadSensitiveContext: a thread pool of
 its own, started and joined per request, for sync code marked thread-
@@ -33,13 +34,14 @@ from django.core.handlers.asgi import ASGIHandler, get_script_prefix
 from django.urls import set_script_prefix, set_urlconf
 from django.utils.log import log_response
 
+from shares.config.conf import RULES
 from shares.handling import client_gone, inline_work
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pasla_site.settings")
 
 
 class PaslaASGIHandler(ASGIHandler):
-    chunk_size = 1 << 20
+    chunk_size = int(RULES["chunk_size"].ceiling)
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":

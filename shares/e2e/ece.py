@@ -31,7 +31,6 @@ HEADER_SIZE = SALT_SIZE + 4 + 1
 DATA_PER_RECORD = RS - TAG - 1
 HEAD_SIZE = HEADER_SIZE + RS  # header and metadata record: what a reader needs first
 DELIMITER, LAST_DELIMITER = 1, 2
-_NOT_LAST, _LAST = bytes([DELIMITER]), bytes([LAST_DELIMITER])
 META_LIMIT = 2048  # the metadata JSON, well under a record
 TYPE_LIMIT = 127  # a content type, in characters
 _CEK_INFO = b"Content-Encoding: aes128gcm\x00"
@@ -209,14 +208,30 @@ class Sealer:
 
     def record(self, index: int, data: bytes = b"") -> bytes:
         """Record `index`; a data record's `data` is its plain_span() of the plaintext."""
+        slot = bytearray(len(data) + 1)
+        slot[: len(data)] = data
+        out = bytearray(RS)
+        return bytes(out[: self.seal_into(index, memoryview(slot), memoryview(out))])
+
+    def seal_into(self, index: int, slot: memoryview, out: memoryview) -> int:
+        """record() written to the start of `out`; returns its length.
+
+        A data record's plaintext is already in slot[:-1] (its plain_span(),
+        read there by the caller) and its delimiter goes into the last byte;
+        record 0 ignores `slot`. encrypt_into() allocates nothing and
+        releases the GIL, where encrypt() holds it for the whole record.
+        """
         if index == 0:
             plain = self._meta_plain
         else:
             lo, hi = plain_span(index, self.size)
-            if len(data) != hi - lo:
+            if len(slot) != hi - lo + 1:
                 raise ValueError("record data of the wrong length")
-            plain = b"".join((data, _LAST if index == self.records else _NOT_LAST))
-        return self.aead.encrypt(self.keys.nonce(index), plain, None)
+            slot[-1] = LAST_DELIMITER if index == self.records else DELIMITER
+            plain = slot
+        length = len(plain) + TAG
+        self.aead.encrypt_into(self.keys.nonce(index), plain, None, out[:length])
+        return length
 
 
 class Opener:
@@ -245,11 +260,22 @@ class Opener:
 
     def record(self, index: int, data: bytes) -> bytes:
         """The plaintext of data record `index`, checked to be exactly what the sealer made."""
+        out = bytearray(max(0, len(data) - TAG))
+        return bytes(out[: self.record_into(index, data, memoryview(out))])
+
+    def record_into(self, index: int, data, out: memoryview) -> int:
+        """record() written to the start of `out` (one byte more than the
+        plaintext, for its delimiter); returns the plaintext's length. On a
+        FormatError `out` holds unauthenticated bytes: the caller drops them."""
         lo, hi = plain_span(index, self.size)
         if len(data) != hi - lo + 1 + TAG:
             raise FormatError(f"record {index} is cut short")
-        plain = self._open(index, data)
+        count = hi - lo
+        try:
+            self.aead.decrypt_into(self.keys.nonce(index), data, None, out[: count + 1])
+        except InvalidTag:
+            raise FormatError(f"record {index} was altered (authentication failed)") from None
         wanted = LAST_DELIMITER if index == self.records else DELIMITER
-        if plain[-1] != wanted:
+        if out[count] != wanted:
             raise FormatError(f"record {index} is out of place (its delimiter says otherwise)")
-        return plain[:-1]
+        return count

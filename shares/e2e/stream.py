@@ -26,24 +26,39 @@ class StreamOpener:
         """The ciphertext offset of the next byte this reader expects."""
         return ece.record_start(self.next)
 
-    def feed(self, data: bytes) -> list[bytes]:
-        """Plaintext of the records `data` completed (an empty list if none)."""
+    def feed(self, data: bytes) -> list[memoryview]:
+        """Plaintext of the records `data` completed (an empty list if none).
+
+        Whole records are opened straight from `data` into one new buffer
+        (the piece returned); only a record cut by the edge of `data` is
+        copied, to be completed by the next call.
+        """
         if self.done:
             if data:
                 raise ece.FormatError("the encrypted stream goes on after its last record")
             return []
-        self._buffer += data
-        out = []
+        view = memoryview(data)
+        out = memoryview(bytearray(len(self._buffer) + len(view)))
+        at = 0
         while not self.done:
             need = ece.record_length(self.next, self.opener.size)
-            if len(self._buffer) < need:
+            if self._buffer:
+                take = min(need - len(self._buffer), len(view))
+                self._buffer += view[:take]
+                view = view[take:]
+                if len(self._buffer) < need:
+                    break
+                record, self._buffer = self._buffer, bytearray()
+            elif len(view) >= need:
+                record, view = view[:need], view[need:]
+            else:
                 break
-            out.append(self.opener.record(self.next, self._buffer[:need]))
-            del self._buffer[:need]
+            at += self.opener.record_into(self.next, record, out[at:])
             self.next += 1
-        if self.done and self._buffer:
+        if self.done and (view or self._buffer):
             raise ece.FormatError("the encrypted stream goes on after its last record")
-        return out
+        self._buffer += view
+        return [out[:at]] if at else []
 
     def finish(self) -> None:
         if not self.done:

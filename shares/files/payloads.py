@@ -176,6 +176,16 @@ class FileSource:
             raise PayloadDrift("file changed during transfer")
         return data
 
+    def read_into(self, offset: int, buffers: list) -> None:
+        """read() of the buffers' total size straight into them, in turn
+        (one preadv, no bytes object): how --e2e fills its record slots."""
+        if not self.unchanged():
+            raise PayloadDrift("file changed during transfer")
+        if os.preadv(self.fd, buffers, offset) != sum(len(b) for b in buffers):
+            raise PayloadDrift("file shrank during transfer")
+        if not self.unchanged():
+            raise PayloadDrift("file changed during transfer")
+
     def close(self) -> None:
         if self.fd >= 0:
             os.close(self.fd)

@@ -12,11 +12,13 @@ from django.http import HttpResponse, StreamingHttpResponse
 
 from shares.bandwidth import budget, pacing
 from shares.config import runtime
+from shares.config.conf import RULES
 from shares.download import context, decision, finish, lookup, ranges
 from shares.download.sendfile_plan import EXTENSION as SENDFILE_EXTENSION
 from shares.download.sendfile_plan import SEGMENT
 from shares.download.streaming import OverBudget, SlotSpent, Transfer
 from shares.e2e import page as e2e_page
+from shares.e2e import source as e2e_source
 from shares.files import payloads
 from shares.handling import client_gone, offload, outage
 from shares.network import client_auth
@@ -215,6 +217,13 @@ def _add_headers(response, headers: dict[str, str]) -> None:
         response[key] = value
 
 
+def _read_size(source) -> int:
+    chunk = settings.PASLA_LIMITS.chunk_size
+    if isinstance(source, e2e_source.SealedSource):
+        return e2e_source.read_size(chunk, int(RULES["chunk_size"].ceiling))
+    return chunk
+
+
 async def _send(request, serve: decision.Serve):
     share = serve.share
     headers = _body_headers(share, serve.selection)
@@ -222,7 +231,7 @@ async def _send(request, serve: decision.Serve):
         source=serve.source,
         start=serve.start,
         length=int(headers["Content-Length"]),
-        chunk_size=settings.PASLA_LIMITS.chunk_size,
+        chunk_size=_read_size(serve.source),
         share_id=share.id,
         download_id=serve.download_id,
         slot_id=serve.slot_id,
