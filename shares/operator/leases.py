@@ -27,6 +27,7 @@ it back (housekeeping.reclaim).
 import logging
 import os
 import socket
+import threading
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -70,12 +71,33 @@ def take() -> int:
     that process's supervisor would have closed them.
     """
     closed = rows.close_worker_history(os.getpid(), socket.gethostname())
+    with _held.lock:
+        _held.released = False
     renew()
     return closed
 
 
-def renew(now: datetime | None = None) -> None:
+class _Held:
+    """Whether this process has given its lease back; renewals run on executor threads."""
 
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.released = False
+
+
+_held = _Held()
+
+
+def renew(now: datetime | None = None) -> None:
+    # A renewal still running when the server exits must not bring the
+    # lease back after release(): both take the lock.
+    with _held.lock:
+        if _held.released:
+            return
+        _renew(now)
+
+
+def _renew(now: datetime | None) -> None:
     WorkerLease.objects.update_or_create(
         worker=runtime.worker_id(),
         defaults={
@@ -89,8 +111,9 @@ def renew(now: datetime | None = None) -> None:
 
 def release() -> None:
     """At a clean exit: this process's transfers are settled; nothing to reap."""
-
-    WorkerLease.objects.filter(worker=runtime.worker_id()).delete()
+    with _held.lock:
+        _held.released = True
+        WorkerLease.objects.filter(worker=runtime.worker_id()).delete()
 
 
 def forget(pid: int, hostname: str) -> None:
