@@ -2,7 +2,7 @@
 
 The server offers `EXTENSION` in a plain-TCP request's ASGI scope; a view
 that serves a regular file then sends `MESSAGE`s, one per segment
-(shares/server/zero_copy.py has the message format and how it is sent).
+(shares/server/sending/zero_copy.py has the message format and how it is sent).
 """
 
 EXTENSION = "pasla.sendfile"

@@ -321,10 +321,11 @@ class Transfer:
     # --- zero copy (plain TCP, a regular file) -------------------------------------
 
     async def send_zero_copy(self, send) -> None:
-        """Send the range with `pasla.response.sendfile` messages (see shares/server/zero_copy.py)."""
+        """Send the range with `pasla.response.sendfile` messages (see shares/server/sending/zero_copy.py)."""
         if not self._claim():
             return
-        fd = self.source.fd
+        # A file goes by sendfile; a source made while sent (--e2e) by its reader.
+        body = {"fd": self.source.fd} if hasattr(self.source, "fd") else {"source": self.source}
         end = self.start + self.length
         self._begin()
         outcome = Download.Outcome.ABORTED
@@ -338,7 +339,7 @@ class Transfer:
                 count = size - 1 if position + size == end else size
                 before = self.sent
                 if count:
-                    message = {"type": SENDFILE, "fd": fd, "offset": position, "count": count}
+                    message = {"type": SENDFILE, **body, "offset": position, "count": count}
                     await send({**message, "progress": self._count, "pacer": self.pacer})
                 if self.sent - before < count:
                     # The client left, stalled and was cut, or the file

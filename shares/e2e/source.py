@@ -15,6 +15,7 @@ copied out of it once; docs/performance.md has the figures.
 import threading
 
 from shares.e2e import ece
+from shares.files.payloads import PayloadChanged, PayloadDrift
 
 # Plaintext read in one go: 16 records.
 RECORDS_PER_READ = 16
@@ -63,17 +64,29 @@ class SealedSource:
         self.sealer = sealer
         self.size = ece.ciphertext_size(sealer.size)
         self._kept: tuple[int, bytes] | None = None  # (index, sealed record)
+        self._drifted = False
+
+    def unchanged(self) -> bool:
+        """No read found the plaintext changed, and (for a file) it is still the one pinned."""
+        if self._drifted:
+            return False
+        check = getattr(self.plain, "unchanged", None)
+        return check() if check is not None else True
 
     def _fill(self, views: list[memoryview], lo: int, hi: int) -> None:
         """Plaintext [lo, hi) into `views` in turn: read straight into them
         when the reader can (a file: one preadv), else copied from read()."""
         if hi == lo:
             return
-        read_into = getattr(self.plain, "read_into", None)
-        if read_into is not None:
-            read_into(lo, views)
-            return
-        data = memoryview(self.plain.read(lo, hi - lo))
+        try:
+            read_into = getattr(self.plain, "read_into", None)
+            if read_into is not None:
+                read_into(lo, views)
+                return
+            data = memoryview(self.plain.read(lo, hi - lo))
+        except (PayloadChanged, PayloadDrift):
+            self._drifted = True
+            raise
         at = 0
         for view in views:
             view[:] = data[at : at + len(view)]

@@ -17,7 +17,7 @@ from zope.interface import implementer
 
 from shares.relay import framing, splice
 from shares.relay.hub import SenderGone
-from shares.server import zero_copy
+from shares.server.sending import zero_copy
 
 log = logging.getLogger("pasla.relay")
 

@@ -16,7 +16,7 @@ import os
 
 from twisted.internet import main
 
-from shares.server import zero_copy
+from shares.server.sending import zero_copy
 
 F_SETPIPE_SZ = 1031  # Linux
 PIPE_SIZE = 1 << 20

@@ -23,7 +23,8 @@ from twisted.web import http
 from zope.interface import implementer
 
 from shares.handling import client_gone
-from shares.server import guards, request_limits, zero_copy
+from shares.server import guards, request_limits
+from shares.server.sending import zero_copy
 
 log = logging.getLogger("pasla.server")
 

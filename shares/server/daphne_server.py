@@ -28,9 +28,10 @@ from twisted.web import http
 from shares.config import runtime, site_paths
 from shares.handling import client_gone
 from shares.network import client_auth
-from shares.server import guards, tls, tls_sender, zero_copy
+from shares.server import guards, tls
 from shares.server.channel import PaslaChannel, PaslaRequest
 from shares.server.periodic import Every
+from shares.server.sending import source_sender, tls_sender, zero_copy
 from shares.server.speed_floor import SpeedWindow
 
 log = logging.getLogger("pasla.server")
@@ -81,7 +82,13 @@ def file_sender_for(channel_transport):
     """A function making the sender of file ranges on this connection, or None."""
     transport = zero_copy.plain_tcp_transport(channel_transport)
     if transport is not None:
-        return lambda *args: zero_copy.FileSender(transport, *args)
+
+        def plain(body, *args):
+            if isinstance(body, int):
+                return zero_copy.FileSender(transport, body, *args)
+            return source_sender.SourceSender(transport, body, *args)
+
+        return plain
     tls = tls_sender.tls_layer(channel_transport)
     transport = guards.innermost_transport(tls)
     if tls is None or not hasattr(transport, "socket"):
@@ -237,7 +244,8 @@ class PaslaServer(Server):
             protocol.file_bytes += size
             report(size)
 
-        sender = make(message["fd"], message["offset"], message["count"], progress, message.get("pacer"))
+        body = message["fd"] if "fd" in message else message["source"]
+        sender = make(body, message["offset"], message["count"], progress, message.get("pacer"))
         transport = sender.transport
         log.debug("a file range goes out by %s", type(sender).__name__)
         protocol.sender = sender

@@ -15,7 +15,7 @@ pyOpenSSL has deprecated; `cryptography` objects go in directly.
 Twisted's TLS protocol encrypts 16 KiB at a time (a sliced copy, one
 SSL_write and one 32 KiB memory-BIO read each). PaslaTLS hands OpenSSL a
 whole write at once and drains the BIO in one read; file bodies skip even
-that and are encrypted straight from the file (shares/server/tls_sender.py).
+that and are encrypted straight from the file (shares/server/sending/tls_sender.py).
 """
 
 from OpenSSL import SSL

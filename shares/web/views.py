@@ -81,15 +81,17 @@ class TransferResponse(StreamingHttpResponse):
 
 
 class ZeroCopyResponse(TransferResponse):
-    """A file body the server sends with os.sendfile; see shares/server/zero_copy.py."""
+    """A file body the server sends with os.sendfile; see shares/server/sending/zero_copy.py."""
 
     asgi_send = None  # set by pasla_site.asgi's handler just before sending
 
 
 def zero_copy_allowed(request, source) -> bool:
-    """The server offered to send file ranges itself (plain TCP or TLS) and the body is a file on disk."""
+    """The server offered to send ranges itself (plain TCP or TLS) and the body is a
+    file on disk or an encrypted share's records (read by the server as it sends)."""
     extensions = request.scope.get("extensions") or {}
-    return SENDFILE_EXTENSION in extensions and isinstance(source, payloads.FileSource)
+    sendable = payloads.FileSource | e2e_source.SealedSource
+    return SENDFILE_EXTENSION in extensions and isinstance(source, sendable)
 
 
 def _abandon_prepared(future) -> None:

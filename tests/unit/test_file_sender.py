@@ -7,7 +7,7 @@ import socket
 import pytest
 from twisted.internet.abstract import FileDescriptor
 
-from shares.server import zero_copy
+from shares.server.sending import zero_copy
 
 MIB = 1 << 20
 SIZE = 3 * MIB + 12345

@@ -8,7 +8,7 @@ from twisted.internet.task import Clock
 
 from shares.config.conf import ConfigError, limits_from_env
 from shares.download import sendfile_plan
-from shares.server import zero_copy
+from shares.server.sending import zero_copy
 from shares.telemetry.live import Board
 from tests.unit.test_file_sender import SocketSide
 from tests.unit.test_transports import wrapped

@@ -16,7 +16,7 @@ called with every amount the kernel accepted, so what a cut download
 delivered is known to the byte (minus what sat in socket buffers).
 
 TLS connections get the same extension, served by
-shares/server/tls_sender.py: the bytes must pass through OpenSSL, but the
+shares/server/sending/tls_sender.py: the bytes must pass through OpenSSL, but the
 server still reads and sends the range itself, in large pieces. Directory
 archives are generated, so they stream as before.
 
@@ -54,6 +54,7 @@ __all__ = [
     "ClientGone",
     "FileSender",
     "plain_tcp_transport",
+    "send_room",
     "unsent",
 ]
 
@@ -63,6 +64,7 @@ STEP = 8 << 20
 
 TCP_CORK = getattr(socket, "TCP_CORK", None)  # Linux
 SIOCOUTQNSD = 0x894B  # Linux: bytes in a TCP socket's send queue not sent yet
+SIOCOUTQ = 0x5411  # Linux (TIOCOUTQ): bytes in a TCP socket's send queue
 
 
 class ClientGone(Exception):
@@ -97,6 +99,17 @@ def unsent(transport) -> int:
     except (OSError, AttributeError, ValueError):
         return queued
     return queued + struct.unpack("i", raw)[0]
+
+
+def send_room(sock, fallback: int) -> int:
+    """Bytes the socket's send buffer has room for, about; `fallback` where the kernel cannot tell."""
+    try:
+        size = sock.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF)
+        queued = struct.unpack("i", fcntl.ioctl(sock.fileno(), SIOCOUTQ, b"\0\0\0\0"))[0]
+    except OSError:
+        return fallback
+    # SO_SNDBUF counts the kernel's bookkeeping too: about half is data.
+    return size // 2 - queued
 
 
 def twisted_pending(transport) -> int:

@@ -1,7 +1,7 @@
 """File bodies over TLS: read, encrypted and written in large pieces by the server.
 
 The same `pasla.response.sendfile` messages as on plain TCP
-(shares/server/zero_copy.py), served without the kernel's sendfile: on
+(shares/server/sending/zero_copy.py), served without the kernel's sendfile: on
 every writable event the sender reads the next piece of the range into one
 buffer shared by all connections, encrypts it with a single SSL_write on
 the connection's own OpenSSL object, drains the memory BIO in a few large
@@ -25,24 +25,20 @@ Progress: the bytes reported are plaintext bytes whose ciphertext the
 kernel accepted, in proportion within a piece (so to within one TLS record).
 """
 
-import fcntl
 import os
-import socket
-import struct
-import termios
 
 from OpenSSL import SSL
 from twisted.internet import main
 from twisted.protocols.policies import ProtocolWrapper
 
+from shares.files.payloads import PayloadChanged, PayloadDrift
+from shares.server.sending.zero_copy import ClientGone, FileSender, send_room
 from shares.server.tls import CiphertextBuffer, PaslaTLS
-from shares.server.zero_copy import ClientGone, FileSender
 
 MIN_PIECE = 16 << 10
 MAX_PIECE = 256 << 10
-# Where the send queue cannot be read (not Linux): a fixed piece.
+# Where the send queue cannot be read: a fixed piece.
 FALLBACK_PIECE = 64 << 10
-SIOCOUTQ = getattr(termios, "TIOCOUTQ", None)  # the same request number on Linux
 # Pieces one writable event may encrypt and send: bounds one event's time
 # on the loop when the socket keeps taking everything.
 PIECES_PER_EVENT = 8
@@ -66,7 +62,9 @@ def tls_layer(transport) -> PaslaTLS | None:
 class TLSFileSender(FileSender):
     """Sends [offset, offset + count) of `fd` through `tls` (a PaslaTLS) on its TCP `transport`."""
 
-    def __init__(self, transport, tls: PaslaTLS, fd: int, offset: int, count: int, progress, pacer=None):
+    def __init__(self, transport, tls: PaslaTLS, body, offset: int, count: int, progress, pacer=None):
+        """body: a file descriptor, or a source to read() (shares/server/sending/source_sender.py)."""
+        fd, self.source = (body, None) if isinstance(body, int) else (-1, body)
         super().__init__(transport, fd, offset, count, progress, pacer)
         self.tls = tls
         self.connection = tls.getHandle()
@@ -75,6 +73,7 @@ class TLSFileSender(FileSender):
         self._out_size = 0  # bytes of that ciphertext
         self._out_sent = 0
         self._out_reported = 0
+        self.body_failed = False
 
     def start(self):
         # The headers may still sit in Twisted's small-write aggregator: they
@@ -114,7 +113,8 @@ class TLSFileSender(FileSender):
                 problem = self._encrypt_next(piece)
                 if problem:
                     self.stop(ClientGone(problem))
-                    return main.CONNECTION_LOST
+                    # A body that could not be made is the view's to break (it records why).
+                    return None if self.body_failed else main.CONNECTION_LOST
                 if self.pacer is not None:
                     self.pacer.spent(self._out_plain)
             try:
@@ -132,24 +132,22 @@ class TLSFileSender(FileSender):
 
     def _room(self) -> int:
         """Bytes the socket's send buffer has room for, about."""
-        sock = self.transport.socket
-        if SIOCOUTQ is None:
-            return FALLBACK_PIECE
-        try:
-            size = sock.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF)
-            queued = struct.unpack("i", fcntl.ioctl(sock.fileno(), SIOCOUTQ, b"\0\0\0\0"))[0]
-        except OSError:
-            return FALLBACK_PIECE
-        # SO_SNDBUF counts the kernel's bookkeeping too: about half is data.
-        return size // 2 - queued
+        return send_room(self.transport.socket, FALLBACK_PIECE)
 
     def _encrypt_next(self, piece: int) -> str | None:
         size = min(self.remaining, piece)
         view = memoryview(_plaintext)[:size]
         try:
-            got = os.preadv(self.fd, [view], self.offset)
+            if self.source is not None:
+                view = memoryview(self.source.read(self.offset, size))
+                got = len(view)
+            else:
+                got = os.preadv(self.fd, [view], self.offset)
         except OSError as exc:
             return f"cannot read the file: {exc.strerror}"
+        except (PayloadChanged, PayloadDrift, ValueError) as exc:
+            self.body_failed = True
+            return f"cannot make the body: {exc}"
         if got == 0:
             return "file ended early"
         try:
