@@ -31,7 +31,10 @@ success rate and p90 latency and the server's RSS growth for each.
 --floor adds bench/bare_sendfile.py as a third server, timed on the
 single-client run only: the file sent by os.sendfile with nothing else, so
 its CPU per GiB is the kernel's own cost of moving the bytes on this
-machine, which no server that sends the file itself goes below.
+machine, which no server that sends the file itself goes below. It also
+adds bench/bare_daphne.py ("stack"), timed on time to first byte only:
+daphne serving a Django view that returns the file, no middleware, no
+database, so the stack pasla is built on, before pasla does anything.
 
 --e2e adds the big file served with --e2e (sealed record by record as it
 is sent) to the single-client run, and `pasla get` of it (download,
@@ -586,7 +589,8 @@ def main(argv=None) -> int:
         "--floor",
         action="store_true",
         help="also time bench/bare_sendfile.py (os.sendfile, nothing else) on the single-client run: "
-        "the kernel's own cost of moving the bytes on this machine",
+        "the kernel's own cost of moving the bytes on this machine; and bench/bare_daphne.py "
+        "(daphne + Django, one view, nothing else) on time to first byte",
     )
     parser.add_argument(
         "--e2e",
@@ -636,7 +640,7 @@ def main(argv=None) -> int:
         if args.e2e:
             labels.append("e2e")
         if args.floor:
-            labels.append("floor")
+            labels += ["floor", "stack"]
         rows: dict[str, dict[str, list]] = {label: {} for label in labels}
         extra = dict(item.split("=", 1) for item in args.env)
         if per_round:
@@ -663,6 +667,10 @@ def main(argv=None) -> int:
                 if args.floor:
                     bare = shlex.join([sys.executable, str(ROOT / "bench" / "bare_sendfile.py")])
                     servers.append(start_other(bare + " {dir} {port}", files, files_dir, work, "floor"))
+                    stack = shlex.join([sys.executable, str(ROOT / "bench" / "bare_daphne.py")])
+                    stack += " {dir} {port}" + (" --https" if args.https else "")
+                    scheme = "https" if args.https else "http"
+                    servers.append(start_other(stack, files, files_dir, work, "stack", scheme=scheme))
                 # Warm the page cache and each server's first-request imports.
                 for server in servers:
                     for name in server.urls:
@@ -670,6 +678,10 @@ def main(argv=None) -> int:
                 for round_no in range(args.runs):
                     order = servers if round_no % 2 == 0 else servers[::-1]
                     for server in order:
+                        if server.label == "stack":
+                            if wanted("ttfb"):  # the stack's own floor for a small response
+                                record(server.label, m_ttfb(server, tiny.name, ttfb_count))
+                            continue
                         if wanted("single"):
                             record(server.label, m_single(server, big.name))
                         if server.label == "e2e" and round_no < 2 and not args.https:
