@@ -16,7 +16,7 @@ headers, a session ticket, an alert) goes first; ciphertext the sender
 holds goes before anything Twisted queued after it was made.
 
 Memory: a piece is as large as the room left in the socket's send buffer
-(SO_SNDBUF against SIOCOUTQ; 16-256 KiB), so the socket nearly always takes
+(SO_SNDBUF against SIOCOUTQ; 16 KiB to 1 MiB), so the socket nearly always takes
 all of it. A slow reader holds at most a small remainder of ciphertext, and
 its memory BIO, which keeps the capacity of the largest piece it held, stays
 small too.
@@ -36,7 +36,7 @@ from shares.server.sending.zero_copy import ClientGone, FileSender, send_room
 from shares.server.tls import CiphertextBuffer, PaslaTLS
 
 MIN_PIECE = 16 << 10
-MAX_PIECE = 256 << 10
+MAX_PIECE = 1 << 20
 # Where the send queue cannot be read: a fixed piece.
 FALLBACK_PIECE = 64 << 10
 # Pieces one writable event may encrypt and send: bounds one event's time
