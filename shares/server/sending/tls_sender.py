@@ -16,10 +16,9 @@ headers, a session ticket, an alert) goes first; ciphertext the sender
 holds goes before anything Twisted queued after it was made.
 
 Memory: a piece is as large as the room left in the socket's send buffer
-(SO_SNDBUF against SIOCOUTQ; 16 KiB to 1 MiB), so the socket nearly always takes
-all of it. A slow reader holds at most a small remainder of ciphertext, and
-its memory BIO, which keeps the capacity of the largest piece it held, stays
-small too.
+(shares/server/sending/pieces.py), so a slow reader holds at most a small
+remainder of ciphertext, and its memory BIO, which keeps the capacity of
+the largest piece it held, stays small too.
 
 Progress: the bytes reported are plaintext bytes whose ciphertext the
 kernel accepted, in proportion within a piece (so to within one TLS record).
@@ -32,16 +31,9 @@ from twisted.internet import main
 from twisted.protocols.policies import ProtocolWrapper
 
 from shares.files.payloads import PayloadChanged, PayloadDrift
-from shares.server.sending.zero_copy import ClientGone, FileSender, send_room
+from shares.server.sending.pieces import MAX_PIECE, PIECES_PER_EVENT, PieceSender
+from shares.server.sending.zero_copy import ClientGone
 from shares.server.tls import CiphertextBuffer, PaslaTLS
-
-MIN_PIECE = 16 << 10
-MAX_PIECE = 1 << 20
-# Where the send queue cannot be read: a fixed piece.
-FALLBACK_PIECE = 64 << 10
-# Pieces one writable event may encrypt and send: bounds one event's time
-# on the loop when the socket keeps taking everything.
-PIECES_PER_EVENT = 8
 
 # One plaintext and one ciphertext buffer for every connection: a piece is
 # read, encrypted and offered to the socket within one call on the
@@ -59,7 +51,7 @@ def tls_layer(transport) -> PaslaTLS | None:
     return None
 
 
-class TLSFileSender(FileSender):
+class TLSFileSender(PieceSender):
     """Sends [offset, offset + count) of `fd` through `tls` (a PaslaTLS) on its TCP `transport`."""
 
     def __init__(self, transport, tls: PaslaTLS, body, offset: int, count: int, progress, pacer=None):
@@ -84,32 +76,13 @@ class TLSFileSender(FileSender):
     def held(self) -> int:
         return 0 if self._out is None else self._out_size - self._out_sent
 
-    def stop(self, error: Exception | None = None) -> None:
-        if self._out is not None:
-            # Half a piece left: the TLS stream cannot go on from here, so
-            # nothing else may be written on this connection.
-            self._out = None
-            self.transport.abortConnection()
-        super().stop(error)
-
     def _writable(self):
         transport = self.transport
         for turn in range(PIECES_PER_EVENT):
             if self._out is None:
-                if (held := self._flush_queued()) is not None:
-                    return held[0]
-                if self.remaining <= 0:
-                    self.stop()
-                    return None
-                room = self._room()
-                if turn and room < MIN_PIECE:
-                    return None  # full enough: the next writable event goes on
-                piece = max(MIN_PIECE, min(MAX_PIECE, room))
-                if self.pacer is not None:
-                    piece, wait = self.pacer.allow(min(piece, self.remaining))
-                    if not piece:
-                        self._pause(wait)
-                        return None
+                piece = self._next_piece(turn)
+                if isinstance(piece, tuple):
+                    return piece[0]
                 problem = self._encrypt_next(piece)
                 if problem:
                     self.stop(ClientGone(problem))
@@ -130,12 +103,8 @@ class TLSFileSender(FileSender):
                 return None
         return None
 
-    def _room(self) -> int:
-        """Bytes the socket's send buffer has room for, about."""
-        return send_room(self.transport.socket, FALLBACK_PIECE)
-
-    def _encrypt_next(self, piece: int) -> str | None:
-        size = min(self.remaining, piece)
+    def _encrypt_next(self, size: int) -> str | None:
+        """The next `size` bytes of the range encrypted into _out; a problem or None."""
         view = memoryview(_plaintext)[:size]
         try:
             if self.source is not None:

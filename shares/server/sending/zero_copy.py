@@ -54,7 +54,6 @@ __all__ = [
     "ClientGone",
     "FileSender",
     "plain_tcp_transport",
-    "send_room",
     "unsent",
 ]
 
@@ -64,7 +63,6 @@ STEP = 8 << 20
 
 TCP_CORK = getattr(socket, "TCP_CORK", None)  # Linux
 SIOCOUTQNSD = 0x894B  # Linux: bytes in a TCP socket's send queue not sent yet
-SIOCOUTQ = 0x5411  # Linux (TIOCOUTQ): bytes in a TCP socket's send queue
 
 
 class ClientGone(Exception):
@@ -99,17 +97,6 @@ def unsent(transport) -> int:
     except (OSError, AttributeError, ValueError):
         return queued
     return queued + struct.unpack("i", raw)[0]
-
-
-def send_room(sock, fallback: int) -> int:
-    """Bytes the socket's send buffer has room for, about; `fallback` where the kernel cannot tell."""
-    try:
-        size = sock.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF)
-        queued = struct.unpack("i", fcntl.ioctl(sock.fileno(), SIOCOUTQ, b"\0\0\0\0"))[0]
-    except OSError:
-        return fallback
-    # SO_SNDBUF counts the kernel's bookkeeping too: about half is data.
-    return size // 2 - queued
 
 
 def twisted_pending(transport) -> int:
@@ -195,6 +182,13 @@ class FileSender:
         if not self.done.done():
             self.done.set_result(error)
 
+    def _sent(self, count: int) -> None:
+        """`count` more bytes of the body were taken by the socket."""
+        self.delivered += count
+        if self.pacer is not None:
+            self.pacer.spent(count)
+        self.progress(count)
+
     def _flush_queued(self):
         """Send what Twisted queued (the headers) before any file byte.
 
@@ -238,10 +232,7 @@ class FileSender:
             return main.CONNECTION_LOST
         self.offset += sent
         self.remaining -= sent
-        self.delivered += sent
-        if self.pacer is not None:
-            self.pacer.spent(sent)
-        self.progress(sent)
+        self._sent(sent)
         if self.remaining <= 0:
             self.stop()
         return None
