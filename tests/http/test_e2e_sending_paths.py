@@ -8,13 +8,12 @@ named in the debug log, so a test for one path cannot pass on another.
 
 import base64
 import os
-import socket
-import ssl
 
 import pytest
 
 from shares.e2e import ece
 from shares.e2e.stream import StreamOpener
+from tests.sockets import get_while_rewritten
 
 PATHS = {
     "server-sent": ([], {}, "goes out by SourceSender"),
@@ -67,30 +66,10 @@ def test_a_plaintext_rewritten_mid_send_breaks_the_encrypted_download(pasla, tmp
     original = tmp_path / "secret.bin"
     original.write_bytes(os.urandom(size))
     served = pasla(original, 1, "--e2e", *PATHS[path][0])
-    sock = socket.socket()
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16384)  # keep most of it at the server
-    sock.settimeout(30)
-    sock.connect(("127.0.0.1", served.port))
-    if path == "tls":
-        sock = served.tls_context().wrap_socket(sock, server_hostname="127.0.0.1")
-    sock.sendall(f"GET {served.path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
-    raw = b""
-    while b"\r\n\r\n" not in raw:
-        raw += sock.recv(4096)
-    head, _, body = raw.partition(b"\r\n\r\n")
-    assert head.startswith(b"HTTP/1.1 200")
-    length = int(dict(line.split(b": ", 1) for line in head.split(b"\r\n")[1:])[b"Content-Length"])
-    while len(body) < 64 << 10:
-        body += sock.recv(4096)
-    with open(original, "r+b") as fh:
-        fh.write(os.urandom(size))
-    try:
-        while chunk := sock.recv(1 << 16):
-            body += chunk
-    except (ConnectionResetError, ssl.SSLError):
-        pass
-    finally:
-        sock.close()
+    tls = path == "tls"
+    status, headers, body = get_while_rewritten(served, original, size, read_first=64 << 10, tls=tls)
+    assert status.startswith(b"HTTP/1.1 200")
+    length = int(headers[b"Content-Length"])
     assert len(body) < length, "a body mixing two plaintexts arrived as a complete response"
     served.wait_until(lambda: served.downloads()[0]["outcome"] == "failed")
     assert str(tmp_path) not in served.stderr()

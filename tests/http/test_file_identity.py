@@ -11,6 +11,8 @@ import time
 
 import pytest
 
+from tests.sockets import get_while_rewritten
+
 
 def replaced(path):
     fresh = path.with_name("fresh.tmp")
@@ -104,30 +106,10 @@ def test_a_file_rewritten_during_the_send_never_arrives_as_a_complete_response(p
     path = tmp_path / "rewritten.bin"
     path.write_bytes(os.urandom(size))
     served = pasla(path, 1)
-    sock = socket.socket()
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16384)  # keep most of it queued at the server
-    sock.settimeout(30)
-    sock.connect(("127.0.0.1", served.port))
-    sock.sendall(f"GET {served.path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
-    raw = b""
-    while b"\r\n\r\n" not in raw:
-        raw += sock.recv(4096)
-    head, _, body = raw.partition(b"\r\n\r\n")
-    assert head.startswith(b"HTTP/1.1 200")
-    headers = dict(line.split(b": ", 1) for line in head.split(b"\r\n")[1:])
+    status, headers, body = get_while_rewritten(served, path, size, read_first=32 << 10)
+    assert status.startswith(b"HTTP/1.1 200")
     length = int(headers[b"Content-Length"])
     digest = base64.b64decode(headers[b"Repr-Digest"].split(b"=:", 1)[1].rstrip(b":"))
-    while len(body) < 32 << 10:
-        body += sock.recv(4096)
-    with open(path, "r+b") as fh:
-        fh.write(os.urandom(size))
-    try:
-        while chunk := sock.recv(1 << 16):
-            body += chunk
-    except ConnectionResetError:
-        pass
-    finally:
-        sock.close()
     assert hashlib.sha256(body).digest() != digest  # what arrived is not the file that was described
     assert len(body) < length, "a mixed body arrived as a complete response"
     served.wait_until(lambda: served.downloads()[0]["outcome"] == "failed")
